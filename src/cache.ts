@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, type ReadStream, type WriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { hasErrnoCode } from './errors.js';
+
+/** A temp file that becomes a cache entry only when `keep()` renames it into place. */
+export interface CacheWriter {
+  stream: WriteStream;
+  keep(): Promise<void>;
+  discard(): Promise<void>;
+}
+
+/**
+ * Archives by `workspace/slug/commit`: a commit never changes, so an entry
+ * never goes stale. Entries appear by rename, so a reader never sees half a file.
+ */
+export class ArchiveCache {
+  constructor(readonly dir: string) {}
+
+  file(workspace: string, slug: string, commit: string): string {
+    return path.join(this.dir, 'archives', workspace, slug, `${commit}.tar.gz`);
+  }
+
+  /** The cached archive as a stream, or undefined when it is not cached. */
+  async open(workspace: string, slug: string, commit: string): Promise<ReadStream | undefined> {
+    const file = this.file(workspace, slug, commit);
+    try {
+      const info = await stat(file);
+      if (!info.isFile()) return undefined;
+    } catch (error) {
+      if (hasErrnoCode(error, 'ENOENT')) return undefined;
+      throw error;
+    }
+    return createReadStream(file, { highWaterMark: 256 * 1024 });
+  }
+
+  async has(workspace: string, slug: string, commit: string): Promise<boolean> {
+    try {
+      return (await stat(this.file(workspace, slug, commit))).isFile();
+    } catch (error) {
+      if (hasErrnoCode(error, 'ENOENT')) return false;
+      throw error;
+    }
+  }
+
+  async writer(workspace: string, slug: string, commit: string): Promise<CacheWriter> {
+    const file = this.file(workspace, slug, commit);
+    await mkdir(path.dirname(file), { recursive: true });
+    const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    const stream = createWriteStream(temp, { flags: 'wx', highWaterMark: 256 * 1024 });
+    return {
+      stream,
+      keep: () => rename(temp, file),
+      discard: () => rm(temp, { force: true }),
+    };
+  }
+}

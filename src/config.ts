@@ -1,0 +1,95 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import envPaths from 'env-paths';
+import { NpkgError, hasErrnoCode } from './errors.js';
+import { parseJsonWithPosition } from './json-file.js';
+
+/** Everything configurable, resolved: flags, then environment, then config.json, then defaults. */
+export interface Settings {
+  bitbucketUrl: string;
+  apiUrl: string;
+  concurrency: number;
+  retries: number;
+  networkTimeoutMs: number;
+  cacheDir: string;
+  configDir: string;
+  clientId: string | undefined;
+  callbackUrl: string | undefined;
+}
+
+export interface SettingsFlags {
+  concurrency?: number | undefined;
+  retries?: number | undefined;
+  networkTimeout?: number | undefined;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+const CONFIG_KEYS = new Set(['clientId', 'callbackUrl', 'bitbucketUrl', 'apiUrl', 'concurrency']);
+
+export async function loadSettings(flags: SettingsFlags, env: Env): Promise<Settings> {
+  const platform = envPaths('npkg', { suffix: '' });
+  const configDir = path.resolve(env.NPKG_CONFIG_DIR || platform.config);
+  const file = await readConfigFile(path.join(configDir, 'config.json'));
+  const cacheDir = path.resolve(env.NPKG_CACHE_DIR || (env.XDG_CACHE_HOME ? path.join(env.XDG_CACHE_HOME, 'npkg') : platform.cache));
+  return {
+    bitbucketUrl: checkUrl(env.BITBUCKET_URL || stringValue(file.bitbucketUrl) || 'https://bitbucket.org', 'BITBUCKET_URL'),
+    apiUrl: checkUrl(env.BITBUCKET_API_URL || stringValue(file.apiUrl) || 'https://api.bitbucket.org', 'BITBUCKET_API_URL'),
+    concurrency: checkCount(flags.concurrency ?? numberValue(file.concurrency) ?? 8, '--concurrency', 1, 64),
+    retries: checkCount(flags.retries ?? 3, '--retries', 0, 20),
+    networkTimeoutMs:
+      1000 * checkCount(flags.networkTimeout ?? numberValue(env.NPKG_NETWORK_TIMEOUT, 'NPKG_NETWORK_TIMEOUT') ?? 30, '--network-timeout', 1, 3600),
+    cacheDir,
+    configDir,
+    clientId: stringValue(file.clientId),
+    callbackUrl: stringValue(file.callbackUrl),
+  };
+}
+
+async function readConfigFile(file: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if (hasErrnoCode(error, 'ENOENT')) return {};
+    throw error;
+  }
+  const data = parseJsonWithPosition(text, file, 'USAGE');
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new NpkgError('USAGE', `${file}: must be a JSON object`);
+  for (const key of Object.keys(data)) {
+    if (!CONFIG_KEYS.has(key)) throw new NpkgError('USAGE', `${file}: ${key}: unknown key (allowed: ${[...CONFIG_KEYS].join(', ')})`);
+  }
+  return data as Record<string, unknown>;
+}
+
+function checkUrl(value: string, name: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch (error) {
+    if (error instanceof TypeError) throw new NpkgError('USAGE', `${name} is not a URL: ${value}`);
+    throw error;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new NpkgError('USAGE', `${name} must be an http(s) URL`);
+  if (url.username || url.password) throw new NpkgError('USAGE', `${name} must not hold credentials: use BITBUCKET_TOKEN or \`npkg login\``);
+  return url.toString().replace(/\/+$/, '');
+}
+
+function checkCount(value: number, name: string, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw new NpkgError('USAGE', `${name} must be a whole number from ${min} to ${max}`);
+  return value;
+}
+
+function stringValue(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function numberValue(value: unknown, name?: string): number | undefined {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && value.trim() !== '') {
+    const number = Number(value);
+    if (Number.isNaN(number)) throw new NpkgError('USAGE', `${name ?? 'value'} must be a number, not "${value}"`);
+    return number;
+  }
+  return undefined;
+}

@@ -1,0 +1,101 @@
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { extractArchive, type ExtractResult } from './archive.js';
+import { archiveUrl } from './bitbucket.js';
+import type { ArchiveCache, CacheWriter } from './cache.js';
+import { NpkgError } from './errors.js';
+import type { BitbucketHttp } from './http.js';
+import type { ModuleSpec } from './manifest.js';
+import { makeStaging } from './vendor.js';
+
+export interface FetchContext {
+  vendorPath: string;
+  bitbucketUrl: string;
+  cache: ArchiveCache;
+  offline: boolean;
+  http: () => Promise<BitbucketHttp>;
+  onWarning: (message: string) => void;
+  onBytes: (name: string, bytes: number, total: number | undefined) => void;
+}
+
+export interface FetchedTree {
+  /** Staging folder holding the tree; the caller swaps it in or removes it. */
+  staging: string;
+  integrity: string;
+  source: 'cache' | 'download';
+  /** Present after a download: keep() makes the archive a cache entry. */
+  cacheWriter?: CacheWriter;
+}
+
+/**
+ * Builds a module's tree for `commit` in a staging folder, from the cache
+ * when it holds the archive, else by download (retried from scratch).
+ */
+export async function fetchTree(context: FetchContext, spec: ModuleSpec, commit: string): Promise<FetchedTree> {
+  const label = `${spec.repo}@${commit.slice(0, 12)}`;
+  const cached = await context.cache.open(spec.workspace, spec.slug, commit);
+  if (cached !== undefined) {
+    const staging = await makeStaging(context.vendorPath, spec.name);
+    try {
+      const result = await extract(context, spec, label, cached, staging, undefined, undefined);
+      return { staging, integrity: result.integrity, source: 'cache' };
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      if (!(error instanceof NpkgError) || error.code !== 'NOT_AN_ARCHIVE' || context.offline) throw error;
+      // A damaged cache entry is dropped and fetched again.
+      context.onWarning(`cached archive of ${label} is damaged; downloading it again`);
+      await rm(context.cache.file(spec.workspace, spec.slug, commit), { force: true });
+    }
+  }
+  if (context.offline) {
+    throw new NpkgError('CACHE_MISS', `${label} is not in the cache (${context.cache.dir}): run without --offline once`);
+  }
+  const http = await context.http();
+  const url = archiveUrl(context.bitbucketUrl, spec.workspace, spec.slug, commit);
+  return http.withRetries(`download ${label}`, async () => {
+    const staging = await makeStaging(context.vendorPath, spec.name);
+    let writer: CacheWriter | undefined;
+    try {
+      const response = await http.openArchive(url, spec.workspace, spec.repo);
+      writer = await openCacheWriter(context, spec, commit);
+      const result = await extract(context, spec, label, response.stream, staging, writer, response.size);
+      return { staging, integrity: result.integrity, source: 'download', ...(writer === undefined ? {} : { cacheWriter: writer }) };
+    } catch (error) {
+      // Nothing of a failed attempt survives: the next one starts clean.
+      await writer?.discard();
+      await rm(staging, { recursive: true, force: true });
+      throw error;
+    }
+  });
+}
+
+function extract(
+  context: FetchContext,
+  spec: ModuleSpec,
+  label: string,
+  stream: Readable,
+  staging: string,
+  writer: CacheWriter | undefined,
+  total: number | undefined,
+): Promise<ExtractResult> {
+  return extractArchive(stream, {
+    dest: staging,
+    label,
+    ...(spec.path === undefined ? {} : { subpath: spec.path }),
+    ...(writer === undefined ? {} : { copyTo: writer.stream }),
+    onWarning: context.onWarning,
+    onBytes: (bytes) => context.onBytes(spec.name, bytes, total),
+  });
+}
+
+/** The cache is an optimisation: when it cannot be written, install goes on without it. */
+async function openCacheWriter(context: FetchContext, spec: ModuleSpec, commit: string): Promise<CacheWriter | undefined> {
+  try {
+    return await context.cache.writer(spec.workspace, spec.slug, commit);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    context.onWarning(`cannot write the cache in ${path.resolve(context.cache.dir)} (${reason}); going on without it`);
+    return undefined;
+  }
+}

@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import { NpkgError, type ErrorCode } from './errors.js';
+
+/** JSON.parse, but a syntax error names the file with line and column. */
+export function parseJsonWithPosition(text: string, file: string, code: ErrorCode): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const match = /at position (\d+)/.exec(message);
+    const offset = match ? Number(match[1]) : text.length;
+    const { line, column } = lineAndColumn(text, offset);
+    const reason = message.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '');
+    throw new NpkgError(code, `${file}:${line}:${column}: invalid JSON: ${reason}`);
+  }
+}
+
+/** 1-based line and column of a character offset. */
+export function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const column = offset - before.lastIndexOf('\n');
+  return { line, column };
+}
+
+/** Writes a file by write-then-rename, so readers see the old or the new content, never a mix. */
+export async function writeFileAtomic(file: string, content: string, mode = 0o644): Promise<void> {
+  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  const handle = await open(temp, 'wx', mode);
+  try {
+    await handle.writeFile(content, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Two-space JSON with a final newline, as npm writes its files. */
+export function formatJson(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}

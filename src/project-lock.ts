@@ -1,0 +1,85 @@
+import { hostname } from 'node:os';
+import { open, readFile, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { NpkgError, hasErrnoCode } from './errors.js';
+import { sleep } from './retry.js';
+
+export const PROJECT_LOCK_FILE = '.npkg.lock';
+
+interface LockOwner {
+  pid: number;
+  host: string;
+}
+
+/**
+ * One npkg at a time per project: `<vendorDir>/.npkg.lock`, created
+ * exclusively. A lock left by a process that no longer runs is taken over.
+ */
+export async function acquireProjectLock(
+  vendorPath: string,
+  options: { waitMs: number; pollMs?: number; onWait?: (owner: string) => void },
+): Promise<() => Promise<void>> {
+  const file = path.join(vendorPath, PROJECT_LOCK_FILE);
+  const deadline = Date.now() + options.waitMs;
+  let told = false;
+  for (;;) {
+    try {
+      const handle = await open(file, 'wx');
+      await handle.writeFile(JSON.stringify({ pid: process.pid, host: hostname() }));
+      await handle.close();
+      return () => rm(file, { force: true });
+    } catch (error) {
+      if (!hasErrnoCode(error, 'EEXIST')) throw error;
+    }
+    const owner = await readOwner(file);
+    if (owner === undefined ? await isAbandoned(file) : isStale(owner)) {
+      await rm(file, { force: true });
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      throw new NpkgError(
+        'PROJECT_LOCKED',
+        `another npkg (${describe(owner)}) is working in ${vendorPath}; waited ${Math.round(options.waitMs / 1000)} s: try again when it ends, or delete ${file} if no npkg runs`,
+      );
+    }
+    if (!told) options.onWait?.(describe(owner));
+    told = true;
+    await sleep(options.pollMs ?? 100);
+  }
+}
+
+async function readOwner(file: string): Promise<LockOwner | undefined> {
+  try {
+    const data = JSON.parse(await readFile(file, 'utf8')) as Partial<LockOwner>;
+    return typeof data.pid === 'number' && typeof data.host === 'string' ? { pid: data.pid, host: data.host } : undefined;
+  } catch (error) {
+    // A lock file being written right now reads as empty: not stale, just young.
+    if (hasErrnoCode(error, 'ENOENT') || error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}
+
+/** Stale when its process is gone; only decidable for locks taken on this host. */
+function isStale(owner: LockOwner): boolean {
+  if (owner.host !== hostname()) return false;
+  try {
+    process.kill(owner.pid, 0);
+    return false;
+  } catch (error) {
+    return hasErrnoCode(error, 'ESRCH');
+  }
+}
+
+/** A lock file that stayed unreadable for seconds was left by a process killed while writing it. */
+async function isAbandoned(file: string): Promise<boolean> {
+  try {
+    return Date.now() - (await stat(file)).mtimeMs > 5_000;
+  } catch (error) {
+    if (hasErrnoCode(error, 'ENOENT')) return false;
+    throw error;
+  }
+}
+
+function describe(owner: LockOwner | undefined): string {
+  return owner === undefined ? 'unknown process' : `pid ${owner.pid} on ${owner.host}`;
+}

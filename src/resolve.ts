@@ -1,0 +1,106 @@
+import semver from 'semver';
+import { branchUrl, commitHash, commitUrl, isRefName, parseRefPage, refListUrl, refTarget, tagUrl, type RefInfo } from './bitbucket.js';
+import { NpkgError } from './errors.js';
+
+/** GET a JSON document; undefined when the server answers 404. */
+export type GetJson = (url: string) => Promise<unknown>;
+
+export interface RepoRef {
+  workspace: string;
+  slug: string;
+  ref: string;
+}
+
+export interface Resolution {
+  commit: string;
+  /** `tag:NAME`, `branch:NAME` or `commit`, as the lockfile records it. */
+  resolved: string;
+}
+
+const HASH = /^[0-9a-f]{7,40}$/i;
+
+/**
+ * Resolves a ref in SPEC order: exact tag, semver range over tags, branch,
+ * commit hash. Uses as few API calls as it can (Bitbucket allows 1,000 an hour).
+ */
+export async function resolveRef(get: GetJson, apiUrl: string, target: RepoRef): Promise<Resolution> {
+  const { workspace, slug, ref } = target;
+  const validName = isRefName(ref);
+  if (validName) {
+    const tag = await lookupRef(get, apiUrl, target, 'tags');
+    if (tag !== undefined) return { commit: tag, resolved: `tag:${ref}` };
+  }
+  let tags: RefInfo[] | undefined;
+  if (semver.validRange(ref) !== null) {
+    tags = await listTags(get, apiUrl, workspace, slug);
+    const best = pickHighest(tags, ref);
+    if (best !== undefined) return { commit: best.commit, resolved: `tag:${best.name}` };
+  }
+  if (validName) {
+    const branch = await lookupRef(get, apiUrl, target, 'branches');
+    if (branch !== undefined) return { commit: branch, resolved: `branch:${ref}` };
+  }
+  if (HASH.test(ref)) {
+    const hash = commitHash(await get(commitUrl(apiUrl, workspace, slug, ref.toLowerCase())));
+    if (hash !== undefined) return { commit: hash, resolved: 'commit' };
+  }
+  tags ??= await listTags(get, apiUrl, workspace, slug);
+  const newest = newestTags(tags, 3);
+  throw new NpkgError(
+    'REF_NOT_FOUND',
+    `tag ${ref} not found in ${workspace}/${slug} (${newest.length > 0 ? `newest tags: ${newest.join(', ')}` : 'it has no tags'})`,
+  );
+}
+
+async function lookupRef(get: GetJson, apiUrl: string, target: RepoRef, kind: 'tags' | 'branches'): Promise<string | undefined> {
+  const { workspace, slug, ref } = target;
+  if (!ref.includes('/')) {
+    return refTarget(await get(kind === 'tags' ? tagUrl(apiUrl, workspace, slug, ref) : branchUrl(apiUrl, workspace, slug, ref)));
+  }
+  const page = await get(refListUrl(apiUrl, workspace, slug, kind, ref));
+  if (page === undefined) return undefined;
+  return parseRefPage(page, apiUrl).values.find((value) => value.name === ref)?.commit;
+}
+
+/** Every tag of a repository, following `next` (never building page URLs). */
+export async function listTags(get: GetJson, apiUrl: string, workspace: string, slug: string): Promise<RefInfo[]> {
+  const tags: RefInfo[] = [];
+  let url: string | undefined = refListUrl(apiUrl, workspace, slug, 'tags');
+  for (let pages = 0; url !== undefined; pages++) {
+    if (pages >= 100) throw new NpkgError('SERVER', `${workspace}/${slug} has more than 10,000 tags; pin an exact tag instead of a range`);
+    const json = await get(url);
+    if (json === undefined) {
+      throw new NpkgError('REPO_NOT_FOUND', `repository ${workspace}/${slug} not found, or the credential in use cannot see it`);
+    }
+    const page = parseRefPage(json, apiUrl);
+    tags.push(...page.values);
+    url = page.next;
+  }
+  return tags;
+}
+
+/** The version a tag names (optional leading `v`), or null. */
+export function tagVersion(name: string): string | null {
+  return semver.valid(name.startsWith('v') ? name.slice(1) : name);
+}
+
+/** The highest tag satisfying a range; prereleases only when the range names one. */
+export function pickHighest(tags: readonly RefInfo[], range: string): RefInfo | undefined {
+  let best: { tag: RefInfo; version: string } | undefined;
+  for (const tag of tags) {
+    const version = tagVersion(tag.name);
+    if (version === null || !semver.satisfies(version, range)) continue;
+    if (best === undefined || semver.gt(version, best.version)) best = { tag, version };
+  }
+  return best?.tag;
+}
+
+/** The newest tags for messages: highest semver first (prereleases excluded), else in API order. */
+export function newestTags(tags: readonly RefInfo[], count: number): string[] {
+  const versioned = tags
+    .map((tag) => ({ name: tag.name, version: tagVersion(tag.name) }))
+    .filter((tag): tag is { name: string; version: string } => tag.version !== null && semver.prerelease(tag.version) === null)
+    .sort((a, b) => semver.rcompare(a.version, b.version));
+  const names = versioned.length > 0 ? versioned.map((tag) => tag.name) : tags.map((tag) => tag.name);
+  return names.slice(0, count);
+}
