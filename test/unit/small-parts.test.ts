@@ -3,7 +3,7 @@ import { linkStaysInside } from '../../src/archive-paths.js';
 import { environmentCredentials, fingerprint, workspaceTokenVariable } from '../../src/credentials.js';
 import { exitCodeFor } from '../../src/errors.js';
 import { parseRetryAfter, redact } from '../../src/http.js';
-import { formatLockfile, lockfileDrift, parseLockfile } from '../../src/lockfile.js';
+import { formatLockfile, lockfileDrift, parseLockfile, type LockEntry } from '../../src/lockfile.js';
 import { parseManifest } from '../../src/manifest.js';
 import { MAX_RETRY_DELAY_MS, retryDelayMs } from '../../src/retry.js';
 
@@ -71,7 +71,7 @@ describe('exit codes', () => {
 describe('lockfile', () => {
   const entry = { repo: 'acme/utils', ref: 'v1', resolved: 'tag:v1', commit: 'a'.repeat(40), integrity: `h1:${'A'.repeat(43)}=` };
   it('writes entries sorted and reads them back', () => {
-    const text = formatLockfile(new Map([['zeta', entry], ['alpha', { ...entry, path: 'dist' }]]));
+    const text = formatLockfile(new Map<string, LockEntry>([['zeta', entry], ['alpha', { ...entry, path: 'dist' }]]));
     expect(Object.keys(JSON.parse(text).modules)).toEqual(['alpha', 'zeta']);
     expect(parseLockfile(text, 'modules.lock.json').get('alpha')?.path).toBe('dist');
   });

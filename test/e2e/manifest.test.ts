@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../support/bitbucket-emulator.js';
+import { TEST_REPOS } from '../support/fixtures.js';
+import { makeSandbox, runCli } from '../helpers.js';
+
+const TOKEN = 'test-token-0123456789abcdef';
+const env = { BITBUCKET_TOKEN: TOKEN };
+let emulator: Emulator;
+
+beforeAll(async () => {
+  emulator = await startEmulator({ repos: TEST_REPOS, bearerTokens: [TOKEN] });
+});
+afterAll(async () => {
+  await emulator.close();
+});
+
+describe('bad manifests exit 2 before any request', () => {
+  it.each([
+    ['a syntax error, with line and column', '{\n  "workspace": "acme",\n  "modules": { "utils": "v1" ]\n}\n', /modules\.json:3:\d+: invalid JSON/],
+    ['an unknown key', { workspace: 'acme', modules: {}, vendordir: 'x' }, /modules\.json: vendordir: unknown key/],
+    ['a bad slug', { workspace: 'acme', modules: { x: { repo: 'acme/Not_A_Slug', ref: 'v1' } } }, /modules\.x\.repo: invalid slug/],
+    ['a bad name', { workspace: 'acme', modules: { '-x': 'v1' } }, /modules\.-x: invalid name/],
+  ])('%s', async (_, manifest, message) => {
+    const sandbox = await makeSandbox(manifest);
+    emulator.clearRequests();
+    const result = await runCli(['install'], { sandbox, emulator, env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(emulator.requests).toEqual([]);
+  });
+
+  it('says where it looked when there is no modules.json', async () => {
+    const sandbox = await makeSandbox();
+    const result = await runCli(['install'], { sandbox, emulator, env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/no modules\.json in .* or any parent folder/);
+  });
+});
+
+describe('unknown refs', () => {
+  it('exit 1 naming the newest tags; other modules still install', async () => {
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v9.0.0', theme: { repo: 'design-team/theme', ref: 'main' } } });
+    const result = await runCli(['install'], { sandbox, emulator, env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('tag v9.0.0 not found in acme/utils (newest tags: 2.1.0, v2.0.0, v1.4.0)');
+    expect(result.stdout).toMatch(/theme .*\(downloaded\)/);
+  });
+
+  it('exit 1 for a range no tag satisfies', async () => {
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: '^7.0.0' } });
+    const result = await runCli(['install'], { sandbox, emulator, env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/tag \^7\.0\.0 not found in acme\/utils \(newest tags: 2\.1\.0, v2\.0\.0, v1\.4\.0\)/);
+  });
+});

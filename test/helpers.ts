@@ -1,0 +1,116 @@
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Emulator } from './support/bitbucket-emulator.js';
+
+const BIN = fileURLToPath(new URL('../bin/npkg.js', import.meta.url));
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Sandbox {
+  dir: string;
+  project: string;
+  configDir: string;
+  cacheDir: string;
+}
+
+/** A fresh project folder with its own config and cache folders. */
+export async function makeSandbox(manifest?: unknown): Promise<Sandbox> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'npkg-e2e-'));
+  const sandbox = { dir, project: path.join(dir, 'project'), configDir: path.join(dir, 'config'), cacheDir: path.join(dir, 'cache') };
+  await import('node:fs/promises').then(({ mkdir }) => mkdir(sandbox.project));
+  if (manifest !== undefined) await writeManifest(sandbox, manifest);
+  return sandbox;
+}
+
+export async function writeManifest(sandbox: Sandbox, manifest: unknown): Promise<void> {
+  const text = typeof manifest === 'string' ? manifest : `${JSON.stringify(manifest, null, 2)}\n`;
+  await writeFile(path.join(sandbox.project, 'modules.json'), text);
+}
+
+/**
+ * Runs the real CLI as a user would. The environment is built explicitly
+ * (never inherited) so CI=true or a developer's token cannot leak in.
+ */
+export function runCli(
+  args: string[],
+  options: { sandbox: Sandbox; emulator?: Emulator; env?: Record<string, string>; cwd?: string },
+): Promise<CliResult> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: options.sandbox.dir,
+    NPKG_CONFIG_DIR: options.sandbox.configDir,
+    NPKG_CACHE_DIR: options.sandbox.cacheDir,
+    ...(options.emulator ? { BITBUCKET_URL: options.emulator.webUrl, BITBUCKET_API_URL: options.emulator.apiUrl } : {}),
+    ...options.env,
+  };
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: options.cwd ?? options.sandbox.project, env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * Hash1 computed here independently of src/dirhash.ts: from a folder that
+ * `tar` extracted, or from any tree, following the SPEC's definition.
+ */
+export async function independentHash1(root: string): Promise<string> {
+  const lines: string[] = [];
+  async function walk(relative: string): Promise<void> {
+    for (const entry of await readdir(path.join(root, relative), { withFileTypes: true })) {
+      const rel = relative ? `${relative}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) await walk(rel);
+      else {
+        const content = entry.isSymbolicLink() ? Buffer.from(await readlink(path.join(root, rel))) : await readFile(path.join(root, rel));
+        lines.push(`${createHash('sha256').update(content).digest('hex')}  ${rel}\n`);
+      }
+    }
+  }
+  await walk('');
+  lines.sort((a, b) => Buffer.compare(Buffer.from(a.slice(66)), Buffer.from(b.slice(66))));
+  return `h1:${createHash('sha256').update(lines.join('')).digest('base64')}`;
+}
+
+/** Lists a tree as `path mode-or-link` lines, for comparing two trees. */
+export async function describeTree(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const { lstat } = await import('node:fs/promises');
+  async function walk(relative: string): Promise<void> {
+    for (const entry of await readdir(path.join(root, relative), { withFileTypes: true })) {
+      const rel = relative ? `${relative}/${entry.name}` : entry.name;
+      const full = path.join(root, rel);
+      if (entry.isDirectory()) await walk(rel);
+      else if (entry.isSymbolicLink()) out.push(`${rel} -> ${await readlink(full)}`);
+      else {
+        const stats = await lstat(full);
+        const hash = createHash('sha256').update(await readFile(full)).digest('hex').slice(0, 16);
+        out.push(`${rel} ${stats.mode & 0o111 ? 'x' : '-'} ${hash}`);
+      }
+    }
+  }
+  await walk('');
+  return out.sort();
+}
+
+/** Extracts a commit of a fixture repo with real git and tar, as the reference tree. */
+export function gitTree(repoDir: string, commit: string, dest: string, subpath?: string): Promise<void> {
+  const git = spawn('git', ['-C', repoDir, 'archive', '--format=tar', commit, ...(subpath ? [subpath] : [])]);
+  const tar = spawn('tar', ['-x', '-C', dest]);
+  git.stdout.pipe(tar.stdin);
+  const done = (child: ReturnType<typeof spawn>, name: string) =>
+    new Promise<void>((resolve, reject) => child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${name} exited ${code}`)))));
+  return Promise.all([done(git, 'git archive'), done(tar, 'tar')]).then(() => undefined);
+}
+
+export function parseJson<T = unknown>(text: string): T {
+  return JSON.parse(text) as T;
+}

@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // End-to-end tests spawn the CLI and build git repositories: give slow machines room.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
