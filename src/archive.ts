@@ -210,6 +210,9 @@ export async function extractArchive(source: Readable, options: ExtractOptions):
       );
       source.pipe(copy);
     }
+    // The source may have failed before it reached us (a reset while the caller was busy).
+    if (source.errored) return fail(source.errored);
+    if (source.destroyed) return fail(new NpkgError('NETWORK', `the download of ${options.label} was cut`, { retryable: true }));
     source.pipe(gunzip).pipe(parser as unknown as Writable);
     if (options.onBytes !== undefined) {
       const onBytes = options.onBytes;

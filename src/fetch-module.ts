@@ -5,7 +5,7 @@ import { extractArchive, type ExtractResult } from './archive.js';
 import { archiveUrl } from './bitbucket.js';
 import type { ArchiveCache, CacheWriter } from './cache.js';
 import { NpkgError } from './errors.js';
-import type { BitbucketHttp } from './http.js';
+import { networkError, type BitbucketHttp } from './http.js';
 import type { ModuleSpec } from './manifest.js';
 import { makeStaging } from './vendor.js';
 
@@ -65,7 +65,7 @@ export async function fetchTree(context: FetchContext, spec: ModuleSpec, commit:
       // Nothing of a failed attempt survives: the next one starts clean.
       await writer?.discard();
       await rm(staging, { recursive: true, force: true });
-      throw error;
+      throw isTransferError(error) ? networkError(error.cause, url) : error;
     }
   });
 }
@@ -98,4 +98,11 @@ async function openCacheWriter(context: FetchContext, spec: ModuleSpec, commit: 
     context.onWarning(`cannot write the cache in ${path.resolve(context.cache.dir)} (${reason}); going on without it`);
     return undefined;
   }
+}
+
+/** A failure of the connection while the body streamed (reset, timeout), as opposed to a local one. */
+function isTransferError(error: unknown): error is NpkgError {
+  if (!(error instanceof NpkgError) || error.code !== 'NETWORK') return false;
+  const name = (error.cause as { name?: unknown } | undefined)?.name;
+  return name === 'ReadError' || name === 'TimeoutError' || name === 'RequestError';
 }

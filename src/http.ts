@@ -72,7 +72,7 @@ export class BitbucketHttp {
         if (response.statusCode === 404) {
           throw new NpkgError('REPO_NOT_FOUND', `archive of ${label} not found at ${redact(url)}`, { detail: [body] });
         }
-        checkStatus({ ...response, body } as Response<string>, credential, label, 'archive');
+        checkStatus({ statusCode: response.statusCode, headers: response.headers, url: finalUrl, body }, credential, label, 'archive');
       }
       const length = Number(response.headers['content-length']);
       return { stream, size: Number.isFinite(length) && length > 0 ? length : undefined };
@@ -130,7 +130,15 @@ export class BitbucketHttp {
   }
 }
 
-function checkStatus(response: Response<string>, credential: Credential, label: string, kind: 'json' | 'archive'): void {
+/** The parts of a response that decide what it means. */
+interface Answer {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  url: string;
+  body: string;
+}
+
+function checkStatus(response: Answer, credential: Credential, label: string, kind: 'json' | 'archive'): void {
   const status = response.statusCode;
   if (status >= 200 && status < 300) {
     if (kind === 'json' && /text\/html/i.test(String(response.headers['content-type'] ?? ''))) {

@@ -224,7 +224,7 @@ async function resolveModule(context: ModuleContext, spec: ModuleSpec): Promise<
     throw new NpkgError('CACHE_MISS', `--offline: ${spec.name} (${spec.ref}) is not in modules.lock.json, so it cannot be resolved without the network`);
   }
   const http = await context.getHttp();
-  const get = (url: string) => http.withRetries(`GET ${url}`, () => http.getJson(url, spec.workspace, spec.repo));
+  const get = (url: string) => http.getJson(url, spec.workspace, spec.repo);
   return resolveRef(get, context.options.apiUrl, spec);
 }
 
