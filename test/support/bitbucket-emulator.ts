@@ -10,6 +10,7 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Transform } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import { buildRepo, git, gitArchiveGz, type BuiltRepo, type RepoFixture } from './git-fixtures.js';
@@ -27,6 +28,8 @@ export interface EmulatorOptions {
   archiveRedirect?: boolean;
   /** Delay before every response, for benchmarks. */
   latencyMs?: number;
+  /** Cap on archive bytes per second per download, for benchmarks. */
+  bytesPerSecond?: number;
   publicRepos?: boolean;
 }
 
@@ -57,6 +60,8 @@ export interface Emulator {
   clearRequests(): void;
   moveTag(repo: string, tag: string, commit: string): Promise<void>;
   addFault(fault: Fault): void;
+  /** Changes the delay before every response (benchmarks). */
+  setLatency(ms: number): void;
   /** Makes (once) and returns the .tar.gz of a commit. */
   archiveFile(repo: string, commit: string): Promise<string>;
   close(): Promise<void>;
@@ -68,7 +73,8 @@ export interface EmulatorState {
   apiUrl: string;
 }
 
-export async function startEmulator(options: EmulatorOptions): Promise<Emulator> {
+export async function startEmulator(input: EmulatorOptions): Promise<Emulator> {
+  const options = { ...input };
   const root = await mkdtemp(path.join(os.tmpdir(), 'npkg-emulator-'));
   const repos = new Map<string, BuiltRepo>();
   for (const fixture of options.repos) repos.set(fixture.repo, await buildRepo(path.join(root, 'repos'), fixture));
@@ -133,7 +139,9 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
         .pipe(response, { end: false });
       return;
     }
-    createReadStream(file).pipe(response);
+    const body = createReadStream(file);
+    if (options.bytesPerSecond) body.pipe(throttle(options.bytesPerSecond)).pipe(response);
+    else body.pipe(response);
   };
 
   const api = serve('api', (request, response) => handleApi(state, request, response));
@@ -201,6 +209,9 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       repo.tags.set(tag, commit);
     },
     addFault: (fault) => void faults.push(fault),
+    setLatency: (ms) => {
+      options.latencyMs = ms;
+    },
     archiveFile,
     async close() {
       for (const server of [api, web, cdn]) {
@@ -210,6 +221,19 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/** Passes bytes on no faster than `rate` per second. */
+function throttle(rate: number): Transform {
+  const started = Date.now();
+  let sent = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      sent += chunk.length;
+      const due = started + (sent / rate) * 1000;
+      setTimeout(() => done(null, chunk), Math.max(0, due - Date.now()));
+    },
+  });
 }
 
 function takeFault(faults: Fault[], server: ServerName, url: string): Fault | undefined {

@@ -66,7 +66,14 @@ export async function buildRepo(root: string, fixture: RepoFixture): Promise<Bui
   const dir = path.join(root, `${workspace}--${slug}`);
   await mkdir(dir, { recursive: true });
   await git(dir, ['init', '-q', '-b', 'main']);
-  for (const [key, value] of [['core.autocrlf', 'false'], ['commit.gpgsign', 'false'], ['core.symlinks', 'true'], ['tag.gpgsign', 'false']]) {
+  for (const [key, value] of [
+    ['core.autocrlf', 'false'],
+    ['commit.gpgsign', 'false'],
+    ['core.symlinks', 'true'],
+    ['tag.gpgsign', 'false'],
+    // Big benchmark fixtures are random bytes: compressing them only costs time.
+    ['core.looseCompression', '0'],
+  ]) {
     await git(dir, ['config', key!, value!]);
   }
   const built: BuiltRepo = { workspace, slug, dir, commits: [], dates: new Map(), tags: new Map(), branches: new Map() };

@@ -1,0 +1,110 @@
+/**
+ * `npm run bench [-- --quick]`: npkg against what a user would run instead,
+ * on loopback against the Bitbucket emulator, as ratios measured in the same
+ * run (SPEC §9). Prints a Markdown table for BENCHMARKS.md.
+ */
+import os from 'node:os';
+import { startEmulator } from '../test/support/bitbucket-emulator.js';
+import { bigRepo, smallRepos } from './fixtures.js';
+import { compare, formatMs, summarize, type Run } from './measure.js';
+import { BenchProject, curlLoop, curlTar, gigetLoop, tarExtract, TOKEN } from './scenarios.js';
+
+const quick = process.argv.includes('--quick');
+const plan = quick
+  ? { runs: 3, noopRuns: 5, bigFiles: 8, bigMb: 4, modules: 20, moduleKb: 256 }
+  : { runs: 5, noopRuns: 10, bigFiles: 8, bigMb: 25, modules: 20, moduleKb: 256 };
+
+interface Row {
+  measure: string;
+  npkg: string;
+  baseline: string;
+  ratio: number;
+  budget: string;
+  ok: boolean | undefined;
+}
+
+const rows: Row[] = [];
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+function addRow(measure: string, candidate: Run[], baseline: Run[], budget: { max?: number; min?: number; speedup?: boolean }, extra = ''): void {
+  const c = summarize(candidate);
+  const b = summarize(baseline);
+  const ratio = budget.speedup ? b.median / c.median : c.median / b.median;
+  const ok = budget.max !== undefined ? ratio <= budget.max : budget.min !== undefined ? ratio >= budget.min : undefined;
+  const text = budget.max !== undefined ? `≤ ${budget.max}x` : budget.min !== undefined ? `≥ ${budget.min}x faster` : 'for information';
+  rows.push({
+    measure,
+    npkg: `${formatMs(c.median)} (${formatMs(c.min)}–${formatMs(c.max)})${extra}`,
+    baseline: `${formatMs(b.median)} (${formatMs(b.min)}–${formatMs(b.max)})`,
+    ratio,
+    budget: text,
+    ok,
+  });
+  log(`${measure}: ${ratio.toFixed(2)}x`);
+}
+
+log(`building fixtures (${quick ? 'quick' : 'full'} run)`);
+const emulator = await startEmulator({
+  repos: [bigRepo(plan.bigFiles, plan.bigMb), ...smallRepos(plan.modules, plan.moduleKb)],
+  bearerTokens: [TOKEN],
+});
+try {
+  const big = await BenchProject.create(emulator, { big: { repo: 'bench/big', ref: 'v1.0.0' } });
+  const smallModules = Object.fromEntries(
+    Array.from({ length: plan.modules }, (_, index) => {
+      const name = `mod-${String(index + 1).padStart(2, '0')}`;
+      return [name, { repo: `bench/${name}`, ref: 'v1.0.0' }];
+    }),
+  );
+  const small = await BenchProject.create(emulator, smallModules);
+  const bigUrl = big.archiveUrls()[0]!;
+  const bigMb = plan.bigFiles * plan.bigMb;
+
+  log('no-op install');
+  await small.installFresh({ keepCache: false });
+  const noop = await compare(plan.noopRuns, { prepare: async () => small.noopCommand() }, { prepare: async () => ({ file: process.execPath, args: ['-e', '0'] }) });
+  addRow(`no-op install, ${plan.modules} modules, vs \`node -e 0\``, noop.candidate, noop.baseline, { max: 2 });
+
+  log(`${bigMb} MB archive`);
+  const download = await compare(plan.runs, { prepare: () => big.freshInstallCommand({ lock: true, cache: 'empty' }), rss: true }, { prepare: () => curlTar(bigUrl) });
+  const peakMb = Math.max(...download.candidate.map((run) => run.maxRssKb ?? 0)) / 1024;
+  addRow(`one ${bigMb} MB archive (${plan.bigFiles} × ${plan.bigMb} MB), cache write included, vs \`curl | tar -xz\``, download.candidate, download.baseline, { max: 1.25 }, peakMb ? `, peak RSS ${peakMb.toFixed(0)} MB` : '');
+  rows.push({ measure: 'peak RSS of npkg for that archive', npkg: `${peakMb.toFixed(0)} MB`, baseline: '', ratio: peakMb, budget: '< 150 MB', ok: peakMb > 0 ? peakMb < 150 : undefined });
+
+  log(`${bigMb} MB archive from the cache, --offline`);
+  const offline = await compare(plan.runs, { prepare: () => big.freshInstallCommand({ lock: true, cache: 'warm', offline: true }) }, { prepare: () => tarExtract(big.cachedArchive()) });
+  addRow(`reinstall of the ${bigMb} MB archive from the cache (\`--offline\`) vs \`tar -xzf\``, offline.candidate, offline.baseline, { max: 1.3 });
+
+  emulator.setLatency(100);
+  const urls = small.archiveUrls();
+  log(`${plan.modules} modules with 100 ms latency`);
+  const locked = await compare(plan.runs, { prepare: () => small.freshInstallCommand({ lock: true, cache: 'empty' }) }, { prepare: () => curlLoop(urls) });
+  addRow(`${plan.modules} modules of ${plan.moduleKb} KB, 100 ms latency, lockfile, empty cache: sequential \`curl | tar\` loop vs npkg`, locked.candidate, locked.baseline, { min: 5, speedup: true });
+  const unlocked = await compare(plan.runs, { prepare: () => small.freshInstallCommand({ lock: false, cache: 'empty' }) }, { prepare: () => curlLoop(urls) });
+  addRow(`same, without a lockfile (one API call per module)`, unlocked.candidate, unlocked.baseline, { speedup: true });
+  const giget = await gigetLoop(urls);
+  if (giget !== undefined) {
+    const gigetRuns = await compare(plan.runs, { prepare: () => small.freshInstallCommand({ lock: true, cache: 'empty' }) }, { prepare: async () => giget });
+    addRow(`same ${plan.modules} modules: giget in a loop vs npkg (lockfile)`, gigetRuns.candidate, gigetRuns.baseline, { speedup: true });
+  }
+  emulator.setLatency(0);
+} finally {
+  await emulator.close();
+}
+
+const cpus = os.cpus();
+process.stdout.write(
+  [
+    `npkg bench (${quick ? 'quick' : 'full'}): ${cpus.length} × ${cpus[0]?.model.trim() ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`,
+    `runs per measure: ${plan.runs} (no-op: ${plan.noopRuns}); median (min–max); ratios of medians`,
+    '',
+    '| measure | npkg | baseline | ratio | budget | holds |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows.map(
+      (row) =>
+        `| ${row.measure.replace(/\|/g, "\\|")} | ${row.npkg} | ${row.baseline} | ${row.measure.startsWith('peak') ? '' : `${row.ratio.toFixed(2)}x`} | ${row.budget} | ${row.ok === undefined ? '–' : row.ok ? 'yes' : '**no**'} |`,
+    ),
+    '',
+  ].join('\n'),
+);
+process.exitCode = rows.some((row) => row.ok === false) ? 1 : 0;
