@@ -1,47 +1,46 @@
 import { readFileSync } from 'node:fs';
-import yargs, { type Argv } from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import type { Argv, Options } from 'yargs';
+import { GLOBAL_FLAGS, INSTALL_FLAGS, parseInstallFast, type FlagSpec } from './cli-options.js';
 import { NpkgError, exitCodeFor } from './errors.js';
 import { printError } from './reporter.js';
-
-/** Flags every command takes (SPEC §4). */
-export interface GlobalArgs {
-  cwd: string | undefined;
-  json: boolean;
-  verbose: boolean;
-  quiet: boolean;
-  progress: boolean;
-}
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
-function buildParser(argv: string[]): Argv<GlobalArgs> {
-  return yargs(argv)
+function yargsOptions(flags: Record<string, FlagSpec>): Record<string, Options> {
+  return Object.fromEntries(
+    Object.entries(flags).map(([name, spec]) => [
+      name,
+      {
+        type: spec.type,
+        describe: spec.describe,
+        ...(spec.alias ? { alias: spec.alias } : {}),
+        ...(spec.default !== undefined ? { default: spec.default } : {}),
+        ...(spec.type !== 'boolean' ? { requiresArg: true } : {}),
+      },
+    ]),
+  );
+}
+
+async function runInstallCommand(args: Parameters<typeof import('./cli-install.js').runInstall>[0]): Promise<void> {
+  const { runInstall } = await import('./cli-install.js');
+  process.exitCode = await runInstall(args, process.env);
+}
+
+/** The full parser: help, version, every command, and clear usage errors. */
+async function parseWithYargs(argv: string[]): Promise<void> {
+  const { default: yargs } = await import('yargs');
+  const parser: Argv = yargs(argv)
     .scriptName('npkg')
     .usage('$0 <command> [options]\n\nVendor Bitbucket repositories listed in modules.json.')
-    .option('cwd', { alias: 'C', type: 'string', describe: 'Run as if started in DIR', requiresArg: true })
-    .option('json', { type: 'boolean', default: false, describe: 'Print a machine-readable result on stdout' })
-    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Explain what happens (never prints secrets)' })
-    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print errors only' })
-    .option('progress', { type: 'boolean', default: true, describe: 'Show progress on stderr when it is a terminal (--no-progress to hide)' })
+    .options(yargsOptions(GLOBAL_FLAGS))
     .command(
       ['install', 'i'],
       'Install every module of modules.json into vendorDir',
-      (command) =>
-        command
-          .option('frozen-lockfile', { type: 'boolean', describe: 'Fail instead of updating modules.lock.json (default when CI=true)' })
-          .option('offline', { type: 'boolean', default: false, describe: 'Use the cache only, never the network' })
-          .option('concurrency', { type: 'number', describe: 'Modules fetched at once (default 8)', requiresArg: true })
-          .option('force', { type: 'boolean', default: false, describe: 'Reinstall every module, replacing local changes' })
-          .option('retries', { type: 'number', describe: 'Retries for network errors, 429 and 5xx (default 3)', requiresArg: true })
-          .option('network-timeout', { type: 'number', describe: 'Seconds to wait for a connection or for data (default 30)', requiresArg: true }),
-      async (args) => {
-        const { runInstall } = await import('./cli-install.js');
-        process.exitCode = await runInstall(args, process.env);
-      },
+      (command) => command.options(yargsOptions(INSTALL_FLAGS)),
+      (args) => runInstallCommand(args as unknown as Parameters<typeof runInstallCommand>[0]),
     )
     .demandCommand(1, 'name a command: npkg install (see npkg --help)')
     .strict()
@@ -53,18 +52,21 @@ function buildParser(argv: string[]): Argv<GlobalArgs> {
     .fail((message, error) => {
       if (error) throw error;
       throw new NpkgError('USAGE', `${message}; see \`npkg --help\``);
-    }) as unknown as Argv<GlobalArgs>;
+    });
+  await parser.parseAsync();
 }
 
 /** Runs the CLI; every error ends here as one line and an exit code. */
 export async function main(argv: string[]): Promise<void> {
   const verbose = argv.includes('--verbose') || argv.includes('-v');
   try {
-    await buildParser(argv).parseAsync();
+    const fast = parseInstallFast(argv);
+    if (fast !== undefined) await runInstallCommand(fast);
+    else await parseWithYargs(argv);
   } catch (error) {
     printError(error, verbose);
     process.exitCode = error instanceof NpkgError ? exitCodeFor(error.code) : 1;
   }
 }
 
-await main(hideBin(process.argv));
+await main(process.argv.slice(2));

@@ -69,6 +69,8 @@ describe('npkg install', () => {
     expect(installed).toEqual(await describeTree(reference));
     expect(installed).toContain('readme-link -> README.md');
     expect(installed.find((line) => line.startsWith('bin/run.sh'))).toMatch(/ x /);
+    // The module folder is readable like any other folder, not private like the staging folder it came from.
+    expect((await stat(path.join(sandbox.project, 'vendor', 'utils'))).mode & 0o777).toBe(0o755 & ~process.umask());
   });
 
   it('installs only the `path` subfolder, as the module root, and locks the path', async () => {

@@ -54,3 +54,19 @@ describe('unknown refs', () => {
     expect(result.stderr).toMatch(/tag \^7\.0\.0 not found in acme\/utils \(newest tags: 2\.1\.0, v2\.0\.0, v1\.4\.0\)/);
   });
 });
+
+describe('the command line', () => {
+  it('prints help and version with exit 0, and rejects unknown commands and flags with exit 2', async () => {
+    const sandbox = await makeSandbox();
+    const help = await runCli(['--help'], { sandbox });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/npkg install/);
+    const version = await runCli(['--version'], { sandbox });
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const unknown = await runCli(['frobnicate'], { sandbox });
+    expect(unknown.code).toBe(2);
+    const badFlag = await runCli(['install', '--concurrency', 'many'], { sandbox });
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
