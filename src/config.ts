@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import envPaths from 'env-paths';
 import { NpkgError, hasErrnoCode } from './errors.js';
 import { parseJsonWithPosition } from './json-file.js';
 
@@ -28,10 +27,11 @@ export type Env = Readonly<Record<string, string | undefined>>;
 const CONFIG_KEYS = new Set(['clientId', 'callbackUrl', 'bitbucketUrl', 'apiUrl', 'concurrency']);
 
 export async function loadSettings(flags: SettingsFlags, env: Env): Promise<Settings> {
-  const platform = envPaths('npkg', { suffix: '' });
-  const configDir = path.resolve(env.NPKG_CONFIG_DIR || platform.config);
+  // env-paths loads only when a folder is not given by the environment.
+  const platform = env.NPKG_CONFIG_DIR && env.NPKG_CACHE_DIR ? undefined : (await import('env-paths')).default('npkg', { suffix: '' });
+  const configDir = path.resolve(env.NPKG_CONFIG_DIR || platform!.config);
   const file = await readConfigFile(path.join(configDir, 'config.json'));
-  const cacheDir = path.resolve(env.NPKG_CACHE_DIR || (env.XDG_CACHE_HOME ? path.join(env.XDG_CACHE_HOME, 'npkg') : platform.cache));
+  const cacheDir = path.resolve(env.NPKG_CACHE_DIR || platform!.cache);
   return {
     bitbucketUrl: checkUrl(env.BITBUCKET_URL || stringValue(file.bitbucketUrl) || 'https://bitbucket.org', 'BITBUCKET_URL'),
     apiUrl: checkUrl(env.BITBUCKET_API_URL || stringValue(file.apiUrl) || 'https://api.bitbucket.org', 'BITBUCKET_API_URL'),

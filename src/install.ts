@@ -1,6 +1,5 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import pLimit from 'p-limit';
 import { ArchiveCache } from './cache.js';
 import type { CredentialProvider } from './credentials.js';
 import { hashTree } from './dirhash.js';
@@ -10,7 +9,6 @@ import type { BitbucketHttp } from './http.js';
 import { lockfileDrift, lockfilePath, lockMatches, parseLockfile, writeLockfile, type Lock, type LockEntry } from './lockfile.js';
 import { loadManifest, type Manifest, type ModuleSpec } from './manifest.js';
 import { acquireProjectLock } from './project-lock.js';
-import { resolveRef } from './resolve.js';
 import { VendorState, type StateEntry } from './state.js';
 import { isFolder, removeFolder, removeLeftovers, swapIn } from './vendor.js';
 
@@ -120,24 +118,39 @@ async function installAll(options: InstallOptions, manifest: Manifest, lock: Loc
           options.credentials,
         ),
     ));
-  const limit = pLimit(options.concurrency);
   const context = { options, manifest, state, cache, getHttp };
-  return Promise.all(
-    manifest.modules.map((spec) =>
-      limit(async (): Promise<Outcome> => {
-        const locked = lockMatches(lock.get(spec.name), spec) ? lock.get(spec.name) : undefined;
-        let outcome: Outcome;
-        try {
-          outcome = await installModule(context, spec, locked);
-        } catch (error) {
-          const failure = asNpkgError(error);
-          outcome = { result: { name: spec.name, repo: spec.repo, ref: spec.ref, action: 'failed', error: failure } };
-        }
-        events.moduleDone?.(outcome.result);
-        return outcome;
-      }),
-    ),
-  );
+  const run = async (spec: ModuleSpec): Promise<Outcome> => {
+    const locked = lockMatches(lock.get(spec.name), spec) ? lock.get(spec.name) : undefined;
+    let outcome: Outcome;
+    try {
+      outcome = await installModule(context, spec, locked);
+    } catch (error) {
+      const failure = asNpkgError(error);
+      outcome = { result: { name: spec.name, repo: spec.repo, ref: spec.ref, action: 'failed', error: failure } };
+    }
+    events.moduleDone?.(outcome.result);
+    return outcome;
+  };
+  // Up-to-date modules are settled first; p-limit loads only when there is work.
+  const outcomes = await Promise.all(manifest.modules.map((spec) => upToDate(context, spec, lock)));
+  const pending = manifest.modules.filter((_, index) => outcomes[index] === undefined);
+  if (pending.length > 0) {
+    const { default: pLimit } = await import('p-limit');
+    const limit = pLimit(options.concurrency);
+    const done = await Promise.all(pending.map((spec) => limit(() => run(spec))));
+    for (const [index, spec] of pending.entries()) outcomes[manifest.modules.indexOf(spec)] = done[index];
+  }
+  return outcomes as Outcome[];
+}
+
+/** The outcome of a module already installed at its locked commit, or undefined when it needs work. */
+async function upToDate(context: ModuleContext, spec: ModuleSpec, lock: Lock): Promise<Outcome | undefined> {
+  const locked = lock.get(spec.name);
+  if (context.options.force || !lockMatches(locked, spec) || !isInstalled(context.state.get(spec.name), locked, spec)) return undefined;
+  if (!(await isFolder(path.join(context.manifest.vendorPath, spec.name)))) return undefined;
+  const result: ModuleResult = { name: spec.name, repo: spec.repo, ref: spec.ref, commit: locked.commit, integrity: locked.integrity, action: 'unchanged' };
+  context.options.events?.moduleDone?.(result);
+  return { result, lockEntry: locked };
 }
 
 interface ModuleContext {
@@ -154,9 +167,6 @@ async function installModule(context: ModuleContext, spec: ModuleSpec, locked: L
   const folder = path.join(manifest.vendorPath, spec.name);
   const current = state.get(spec.name);
   const base = { name: spec.name, repo: spec.repo, ref: spec.ref };
-  if (!options.force && locked !== undefined && isInstalled(current, locked, spec) && (await isFolder(folder))) {
-    return { result: { ...base, commit: locked.commit, integrity: locked.integrity, action: 'unchanged' }, lockEntry: locked };
-  }
   events.moduleStart?.(spec.name);
   const target = locked ?? (await resolveModule(context, spec));
   if (await isFolder(folder)) {
@@ -223,7 +233,7 @@ async function resolveModule(context: ModuleContext, spec: ModuleSpec): Promise<
   if (context.options.offline) {
     throw new NpkgError('CACHE_MISS', `--offline: ${spec.name} (${spec.ref}) is not in modules.lock.json, so it cannot be resolved without the network`);
   }
-  const http = await context.getHttp();
+  const [http, { resolveRef }] = await Promise.all([context.getHttp(), import('./resolve.js')]);
   const get = (url: string) => http.getJson(url, spec.workspace, spec.repo);
   return resolveRef(get, context.options.apiUrl, spec);
 }
