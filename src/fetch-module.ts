@@ -6,6 +6,7 @@ import { archiveUrl } from './bitbucket.js';
 import type { ArchiveCache, CacheWriter } from './cache.js';
 import { NpkgError } from './errors.js';
 import { networkError, type BitbucketHttp } from './http.js';
+import { ConnectionError } from './http-request.js';
 import type { ModuleSpec } from './manifest.js';
 import { makeStaging } from './vendor.js';
 
@@ -100,9 +101,11 @@ async function openCacheWriter(context: FetchContext, spec: ModuleSpec, commit: 
   }
 }
 
+const TRANSFER_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'ERR_STREAM_PREMATURE_CLOSE']);
+
 /** A failure of the connection while the body streamed (reset, timeout), as opposed to a local one. */
 function isTransferError(error: unknown): error is NpkgError {
   if (!(error instanceof NpkgError) || error.code !== 'NETWORK') return false;
-  const name = (error.cause as { name?: unknown } | undefined)?.name;
-  return name === 'ReadError' || name === 'TimeoutError' || name === 'RequestError';
+  if (error.cause instanceof ConnectionError) return true;
+  return TRANSFER_CODES.has(String((error.cause as { code?: unknown } | undefined)?.code));
 }

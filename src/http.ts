@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Got, Response } from 'got';
+import { ConnectionError, get, readText } from './http-request.js';
 import { errorMessage } from './bitbucket.js';
 import { missingCredential, type Credential, type CredentialProvider } from './credentials.js';
 import { NpkgError } from './errors.js';
@@ -23,8 +23,6 @@ export interface ArchiveResponse {
  * and turns answers into NpkgErrors that say what to do.
  */
 export class BitbucketHttp {
-  private gotPromise: Promise<Got> | undefined;
-
   constructor(
     private readonly settings: HttpSettings,
     private readonly credentials: CredentialProvider,
@@ -34,19 +32,17 @@ export class BitbucketHttp {
   async getJson(url: string, workspace: string, label: string): Promise<unknown> {
     return this.withCredential(workspace, label, (credential) =>
       this.withRetries(`GET ${redact(url)}`, async () => {
-        const got = await this.client();
-        const response = await got(url, { headers: { authorization: credential.authorization, accept: 'application/json' }, responseType: 'text' }).catch(
-          (error: unknown) => {
-            throw networkError(error, url);
-          },
-        );
+        const response = await this.get(url, { authorization: credential.authorization, accept: 'application/json' });
+        const body = await readText(response.body).catch((error: unknown) => {
+          throw networkError(error, url);
+        });
         this.settings.onDebug?.(`GET ${redact(url)} → ${response.statusCode}`);
         if (response.statusCode === 404) return undefined;
-        checkStatus(response, credential, label, 'json');
+        checkStatus({ ...response, body }, credential, label, 'json');
         try {
-          return JSON.parse(response.body) as unknown;
+          return JSON.parse(body) as unknown;
         } catch (error) {
-          throw new NpkgError('SERVER', `the API answered ${redact(url)} with invalid JSON`, { cause: error, detail: [excerpt(response.body)] });
+          throw new NpkgError('SERVER', `the API answered ${redact(url)} with invalid JSON`, { cause: error, detail: [excerpt(body)] });
         }
       }),
     );
@@ -55,19 +51,13 @@ export class BitbucketHttp {
   /** Opens an archive download; the caller retries the whole download on a retryable error. */
   async openArchive(url: string, workspace: string, label: string): Promise<ArchiveResponse> {
     return this.withCredential(workspace, label, async (credential) => {
-      const got = await this.client();
-      // Redirects are followed; got drops the Authorization header when the host changes.
-      const stream = got.stream(url, { headers: { authorization: credential.authorization }, decompress: false });
-      const response = await new Promise<Response>((resolve, reject) => {
-        stream.once('response', resolve);
-        stream.once('error', (error: unknown) => reject(networkError(error, url)));
-      });
+      const response = await this.get(url, { authorization: credential.authorization });
       const finalUrl = response.url;
       this.settings.onDebug?.(`GET ${redact(url)} → ${response.statusCode}${finalUrl !== url ? ` (via ${redact(finalUrl)})` : ''}`);
       const refusedBySignIn = new URL(finalUrl).pathname.startsWith('/account/signin');
       const html = /text\/html/i.test(String(response.headers['content-type'] ?? ''));
-      if (response.statusCode >= 400 || refusedBySignIn || html) {
-        const body = await readExcerpt(stream);
+      if (response.statusCode >= 400 || response.statusCode < 200 || refusedBySignIn || html) {
+        const body = await readExcerpt(response.body);
         if (refusedBySignIn || (html && response.statusCode < 400)) throw refused(credential, label, [`GET ${redact(finalUrl)} → sign-in page`]);
         if (response.statusCode === 404) {
           throw new NpkgError('REPO_NOT_FOUND', `archive of ${label} not found at ${redact(url)}`, { detail: [body] });
@@ -75,7 +65,13 @@ export class BitbucketHttp {
         checkStatus({ statusCode: response.statusCode, headers: response.headers, url: finalUrl, body }, credential, label, 'archive');
       }
       const length = Number(response.headers['content-length']);
-      return { stream, size: Number.isFinite(length) && length > 0 ? length : undefined };
+      return { stream: response.body, size: Number.isFinite(length) && length > 0 ? length : undefined };
+    });
+  }
+
+  private get(url: string, headers: Record<string, string>) {
+    return get(url, { headers: { 'user-agent': 'npkg', ...headers }, timeoutMs: this.settings.timeoutMs }).catch((error: unknown) => {
+      throw networkError(error, url);
     });
   }
 
@@ -106,27 +102,6 @@ export class BitbucketHttp {
       if (refreshed === undefined) throw error;
       return work(refreshed);
     }
-  }
-
-  private client(): Promise<Got> {
-    this.gotPromise ??= import('got').then(({ got }) =>
-      got.extend({
-        retry: { limit: 0 },
-        throwHttpErrors: false,
-        followRedirect: true,
-        maxRedirects: 10,
-        headers: { 'user-agent': 'npkg' },
-        // Bounds connecting and every wait for data, so a stalled server ends in an error, not a hang.
-        timeout: {
-          lookup: this.settings.timeoutMs,
-          connect: this.settings.timeoutMs,
-          secureConnect: this.settings.timeoutMs,
-          socket: this.settings.timeoutMs,
-          response: this.settings.timeoutMs,
-        },
-      }),
-    );
-    return this.gotPromise;
   }
 }
 
@@ -168,7 +143,7 @@ function refused(credential: Credential, label: string, detail: string[]): NpkgE
 /** Network-level failures (refused, reset, timed out) may succeed on a retry. */
 export function networkError(error: unknown, url: string): NpkgError {
   if (error instanceof NpkgError) return error;
-  const code = String((error as { code?: unknown } | null)?.code ?? '');
+  const code = error instanceof ConnectionError ? error.code : String((error as { code?: unknown } | null)?.code ?? '');
   const host = new URL(url).host;
   const message =
     code === 'ETIMEDOUT'
