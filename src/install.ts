@@ -1,16 +1,14 @@
-import { mkdir, readFile, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
 import { ArchiveCache } from './cache.js';
 import type { CredentialProvider } from './credentials.js';
-import { hashTree } from './dirhash.js';
 import { NpkgError, asNpkgError, hasErrnoCode } from './errors.js';
-import { fetchTree } from './fetch-module.js';
+import { installModule, upToDate, type ModuleContext, type Outcome } from './install-module.js';
 import type { BitbucketHttp } from './http.js';
-import { lockfileDrift, lockfilePath, lockMatches, parseLockfile, writeLockfile, type Lock, type LockEntry } from './lockfile.js';
+import { lockfileDrift, lockfilePath, lockMatches, parseLockfile, writeLockfile, type Lock } from './lockfile.js';
 import { loadManifest, type Manifest, type ModuleSpec } from './manifest.js';
 import { acquireProjectLock } from './project-lock.js';
-import { VendorState, type StateEntry } from './state.js';
-import { isFolder, removeFolder, removeLeftovers, swapIn } from './vendor.js';
+import { VendorState } from './state.js';
+import { removeFolder, removeLeftovers } from './vendor.js';
 
 export type ModuleAction = 'downloaded' | 'cached' | 'unchanged' | 'removed' | 'failed';
 
@@ -95,11 +93,6 @@ export async function install(input: InstallOptions): Promise<InstallReport> {
   }
 }
 
-interface Outcome {
-  result: ModuleResult;
-  lockEntry?: LockEntry;
-}
-
 async function installAll(options: InstallOptions, manifest: Manifest, lock: Lock, state: VendorState): Promise<Outcome[]> {
   const events = options.events ?? {};
   const cache = new ArchiveCache(options.cacheDir);
@@ -118,139 +111,31 @@ async function installAll(options: InstallOptions, manifest: Manifest, lock: Loc
           options.credentials,
         ),
     ));
-  const context = { options, manifest, state, cache, getHttp };
-  const run = async (spec: ModuleSpec): Promise<Outcome> => {
-    const locked = lockMatches(lock.get(spec.name), spec) ? lock.get(spec.name) : undefined;
-    let outcome: Outcome;
-    try {
-      outcome = await installModule(context, spec, locked);
-    } catch (error) {
-      const failure = asNpkgError(error);
-      outcome = { result: { name: spec.name, repo: spec.repo, ref: spec.ref, action: 'failed', error: failure } };
-    }
-    events.moduleDone?.(outcome.result);
-    return outcome;
-  };
   // Up-to-date modules are settled first; p-limit loads only when there is work.
-  const outcomes = await Promise.all(manifest.modules.map((spec) => upToDate(context, spec, lock)));
+  const idle: ModuleContext = { options, manifest, state, cache, getHttp, slot: (work) => work() };
+  const outcomes = await Promise.all(manifest.modules.map((spec) => upToDate(idle, spec, lock)));
+  for (const outcome of outcomes) if (outcome !== undefined) events.moduleDone?.(outcome.result);
   const pending = manifest.modules.filter((_, index) => outcomes[index] === undefined);
   if (pending.length > 0) {
     const { default: pLimit } = await import('p-limit');
-    const limit = pLimit(options.concurrency);
-    const done = await Promise.all(pending.map((spec) => limit(() => run(spec))));
+    const context: ModuleContext = { ...idle, slot: pLimit(options.concurrency) };
+    const done = await Promise.all(pending.map((spec) => installOne(context, spec, lock)));
     for (const [index, spec] of pending.entries()) outcomes[manifest.modules.indexOf(spec)] = done[index];
   }
   return outcomes as Outcome[];
 }
 
-/** The outcome of a module already installed at its locked commit, or undefined when it needs work. */
-async function upToDate(context: ModuleContext, spec: ModuleSpec, lock: Lock): Promise<Outcome | undefined> {
-  const locked = lock.get(spec.name);
-  if (context.options.force || !lockMatches(locked, spec) || !isInstalled(context.state.get(spec.name), locked, spec)) return undefined;
-  if (!(await isFolder(path.join(context.manifest.vendorPath, spec.name)))) return undefined;
-  const result: ModuleResult = { name: spec.name, repo: spec.repo, ref: spec.ref, commit: locked.commit, integrity: locked.integrity, action: 'unchanged' };
-  context.options.events?.moduleDone?.(result);
-  return { result, lockEntry: locked };
-}
-
-interface ModuleContext {
-  options: InstallOptions;
-  manifest: Manifest;
-  state: VendorState;
-  cache: ArchiveCache;
-  getHttp: () => Promise<BitbucketHttp>;
-}
-
-async function installModule(context: ModuleContext, spec: ModuleSpec, locked: LockEntry | undefined): Promise<Outcome> {
-  const { options, manifest, state } = context;
-  const events = options.events ?? {};
-  const folder = path.join(manifest.vendorPath, spec.name);
-  const current = state.get(spec.name);
-  const base = { name: spec.name, repo: spec.repo, ref: spec.ref };
-  events.moduleStart?.(spec.name);
-  const target = locked ?? (await resolveModule(context, spec));
-  if (await isFolder(folder)) {
-    const onDisk = await hashTree(folder);
-    if (!options.force && locked !== undefined && onDisk === locked.integrity) {
-      // The folder already holds the locked tree (a lost state, or a kill after the swap): adopt it.
-      await state.set(spec.name, stateEntry(spec, locked.commit, locked.integrity));
-      return { result: { ...base, commit: locked.commit, integrity: locked.integrity, action: 'unchanged' }, lockEntry: locked };
-    }
-    const known = [current?.integrity, current?.next?.integrity].filter((value) => value !== undefined);
-    if (!options.force && !known.includes(onDisk)) {
-      throw new NpkgError(
-        'LOCAL_CHANGES',
-        `${manifest.vendorDir}/${spec.name} was changed locally (or not installed by npkg): move your changes away, or run \`npkg install --force\` to replace it`,
-      );
-    }
-  }
-  const tree = await fetchTree(
-    {
-      vendorPath: manifest.vendorPath,
-      bitbucketUrl: options.bitbucketUrl,
-      cache: context.cache,
-      offline: options.offline,
-      http: context.getHttp,
-      onWarning: (message) => events.warning?.(message),
-      onBytes: (name, bytes, total) => events.bytes?.(name, bytes, total),
-    },
-    spec,
-    target.commit,
-  );
+async function installOne(context: ModuleContext, spec: ModuleSpec, lock: Lock): Promise<Outcome> {
+  const locked = lockMatches(lock.get(spec.name), spec) ? lock.get(spec.name) : undefined;
+  let outcome: Outcome;
   try {
-    if (locked !== undefined && tree.integrity !== locked.integrity) {
-      throw new NpkgError(
-        'INTEGRITY_MISMATCH',
-        `integrity mismatch for ${spec.name} (${spec.repo}@${locked.commit.slice(0, 12)}): the lockfile says ${locked.integrity}, the archive gives ${tree.integrity}; ` +
-          `the previous folder was kept: check the repository, then run \`npkg update ${spec.name}\``,
-      );
-    }
-    await tree.cacheWriter?.keep();
-    // Mark the entry untrusted across the swap: a kill there leaves either tree in the folder.
-    await state.set(spec.name, { ...(current ?? stateEntry(spec, target.commit, tree.integrity)), next: { commit: target.commit, integrity: tree.integrity } });
-    await swapIn(manifest.vendorPath, spec.name, tree.staging);
-    await state.set(spec.name, stateEntry(spec, target.commit, tree.integrity));
+    outcome = await installModule(context, spec, locked);
   } catch (error) {
-    await tree.cacheWriter?.discard();
-    await rm(tree.staging, { recursive: true, force: true });
-    throw error;
+    const failure = asNpkgError(error);
+    outcome = { result: { name: spec.name, repo: spec.repo, ref: spec.ref, action: 'failed', error: failure } };
   }
-  const lockEntry: LockEntry = {
-    repo: spec.repo,
-    ref: spec.ref,
-    resolved: target.resolved,
-    commit: target.commit,
-    integrity: tree.integrity,
-    ...(spec.path === undefined ? {} : { path: spec.path }),
-  };
-  return {
-    result: { ...base, commit: target.commit, integrity: tree.integrity, action: tree.source === 'cache' ? 'cached' : 'downloaded' },
-    lockEntry,
-  };
-}
-
-async function resolveModule(context: ModuleContext, spec: ModuleSpec): Promise<{ commit: string; resolved: string }> {
-  if (context.options.offline) {
-    throw new NpkgError('CACHE_MISS', `--offline: ${spec.name} (${spec.ref}) is not in modules.lock.json, so it cannot be resolved without the network`);
-  }
-  const [http, { resolveRef }] = await Promise.all([context.getHttp(), import('./resolve.js')]);
-  const get = (url: string) => http.getJson(url, spec.workspace, spec.repo);
-  return resolveRef(get, context.options.apiUrl, spec);
-}
-
-function isInstalled(current: StateEntry | undefined, locked: LockEntry, spec: ModuleSpec): boolean {
-  return (
-    current !== undefined &&
-    current.next === undefined &&
-    current.commit === locked.commit &&
-    current.integrity === locked.integrity &&
-    current.repo === spec.repo &&
-    current.path === spec.path
-  );
-}
-
-function stateEntry(spec: ModuleSpec, commit: string, integrity: string): StateEntry {
-  return { repo: spec.repo, commit, integrity, ...(spec.path === undefined ? {} : { path: spec.path }) };
+  context.options.events?.moduleDone?.(outcome.result);
+  return outcome;
 }
 
 /** Deletes the folders that the state records and the manifest no longer names; nothing else. */

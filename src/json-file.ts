@@ -24,13 +24,17 @@ export function lineAndColumn(text: string, offset: number): { line: number; col
   return { line, column };
 }
 
-/** Writes a file by write-then-rename, so readers see the old or the new content, never a mix. */
-export async function writeFileAtomic(file: string, content: string, mode = 0o644): Promise<void> {
+/**
+ * Writes a file by write-then-rename, so readers see the old or the new
+ * content, never a mix. `durable` adds an fsync for files that must survive
+ * a power cut (lockfile, manifest); a process kill needs none.
+ */
+export async function writeFileAtomic(file: string, content: string, options: { durable?: boolean; mode?: number } = {}): Promise<void> {
   const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  const handle = await open(temp, 'wx', mode);
+  const handle = await open(temp, 'wx', options.mode ?? 0o644);
   try {
     await handle.writeFile(content, 'utf8');
-    await handle.sync();
+    if (options.durable ?? true) await handle.sync();
   } finally {
     await handle.close();
   }

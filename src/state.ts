@@ -21,7 +21,8 @@ export interface StateEntry {
 /** The vendor state, updated per module and written by write-then-rename. */
 export class VendorState {
   private entries: Map<string, StateEntry>;
-  private writes: Promise<void> = Promise.resolve();
+  private running: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
 
   private constructor(
     readonly file: string,
@@ -50,19 +51,33 @@ export class VendorState {
     return [...this.entries.keys()];
   }
 
-  /** Records (or, with undefined, forgets) a module and persists at once. */
+  /** Records (or, with undefined, forgets) a module; resolves once a write that includes it is done. */
   async set(name: string, entry: StateEntry | undefined): Promise<void> {
     if (entry === undefined) this.entries.delete(name);
     else this.entries.set(name, entry);
-    // Modules finish concurrently: chain the writes so the file is never written twice at once.
-    const write = this.writes.then(() => this.persist());
-    this.writes = write.catch(() => undefined);
-    await write;
+    await this.flush();
+  }
+
+  /**
+   * Modules finish concurrently: one write runs at a time, and every change
+   * made while it runs is carried by the single next write, not one each.
+   */
+  private flush(): Promise<void> {
+    this.queued ??= (async () => {
+      // The running write's failure was already reported to the callers waiting on it.
+      await this.running?.catch(() => undefined);
+      this.queued = undefined;
+      this.running = this.persist();
+      await this.running;
+    })();
+    return this.queued;
   }
 
   private async persist(): Promise<void> {
     const modules = Object.fromEntries([...this.entries.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    await writeFileAtomic(this.file, formatJson({ stateVersion: 1, modules }));
+    // Written twice per module, so no fsync: a killed process cannot lose it (the page cache
+    // survives); only a power cut could leave it stale, which `npkg install --force` repairs.
+    await writeFileAtomic(this.file, formatJson({ stateVersion: 1, modules }), { durable: false });
   }
 }
 
