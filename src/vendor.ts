@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { hasErrnoCode } from './errors.js';
 
@@ -18,9 +18,9 @@ export async function removeLeftovers(vendorPath: string): Promise<void> {
 
 /** A fresh staging folder inside vendorDir, so the final rename stays on one file system. */
 export async function makeStaging(vendorPath: string, name: string): Promise<string> {
-  const dir = await mkdtemp(path.join(vendorPath, `${STAGING_PREFIX}${name}-`));
-  // mkdtemp makes a private (0700) folder; the module folder should read like any other.
-  await chmod(dir, 0o755 & ~process.umask());
+  // Not mkdtemp: that makes a private (0700) folder, and the module folder should read like any other.
+  const dir = path.join(vendorPath, `${STAGING_PREFIX}${name}-${randomBytes(6).toString('hex')}`);
+  await mkdir(dir, { mode: 0o755 });
   return dir;
 }
 
