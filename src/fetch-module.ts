@@ -1,11 +1,12 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { extractArchive, type ExtractResult } from './archive.js';
 import { archiveUrl } from './bitbucket.js';
 import type { ArchiveCache, CacheWriter } from './cache.js';
 import { NpkgError } from './errors.js';
-import { networkError, type BitbucketHttp } from './http.js';
+import { networkError, type ArchiveResponse, type BitbucketHttp } from './http.js';
 import { ConnectionError } from './http-request.js';
 import type { ModuleSpec } from './manifest.js';
 import { makeStaging } from './vendor.js';
@@ -18,7 +19,12 @@ export interface FetchContext {
   http: () => Promise<BitbucketHttp>;
   onWarning: (message: string) => void;
   onBytes: (name: string, bytes: number, total: number | undefined) => void;
+  /** Bounds downloads to --concurrency at once. */
+  slot: <T>(work: () => Promise<T>) => Promise<T>;
 }
+
+/** Bytes read off the network ahead of the extraction, per download. */
+const READ_AHEAD = 1024 * 1024;
 
 export interface FetchedTree {
   /** Staging folder holding the tree; the caller swaps it in or removes it. */
@@ -55,19 +61,48 @@ export async function fetchTree(context: FetchContext, spec: ModuleSpec, commit:
   const http = await context.http();
   const url = archiveUrl(context.bitbucketUrl, spec.workspace, spec.slug, commit);
   return http.withRetries(`download ${label}`, async () => {
-    const staging = await makeStaging(context.vendorPath, spec.name);
+    // The request goes out first; the folders are made while the server thinks.
+    const opening = openInSlot(context, () => http.openArchive(url, spec.workspace, spec.repo));
+    // Awaited below; this branch only keeps a rejection meanwhile from counting as unhandled.
+    opening.catch(() => undefined);
+    let staging: string | undefined;
     let writer: CacheWriter | undefined;
     try {
-      const response = await http.openArchive(url, spec.workspace, spec.repo);
+      staging = await makeStaging(context.vendorPath, spec.name);
       writer = await openCacheWriter(context, spec, commit);
+      const response = await opening;
       const result = await extract(context, spec, label, response.stream, staging, writer, response.size);
       return { staging, integrity: result.integrity, source: 'download', ...(writer === undefined ? {} : { cacheWriter: writer }) };
     } catch (error) {
       // Nothing of a failed attempt survives: the next one starts clean.
+      const response = await opening.catch(() => undefined);
+      response?.stream.destroy();
       await writer?.discard();
-      await rm(staging, { recursive: true, force: true });
+      if (staging !== undefined) await rm(staging, { recursive: true, force: true });
       throw isTransferError(error) ? networkError(error.cause, url) : error;
     }
+  });
+}
+
+/**
+ * Opens a download in a concurrency slot that stays taken until the body has
+ * been read off the network, not until it is extracted: the next download
+ * starts while this one's files are still being written.
+ */
+function openInSlot(context: FetchContext, open: () => Promise<ArchiveResponse>): Promise<ArchiveResponse> {
+  return new Promise((resolve, reject) => {
+    context
+      .slot(async () => {
+        const response = await open();
+        const readAhead = new PassThrough({ highWaterMark: READ_AHEAD });
+        // A failure of the body reaches the extraction through readAhead (destroyed with it);
+        // this listener only keeps that from crashing the process before the reader attaches.
+        readAhead.on('error', () => undefined);
+        const received = pipeline(response.stream, readAhead);
+        resolve({ ...response, stream: readAhead });
+        await received.catch(() => undefined);
+      })
+      .catch(reject);
   });
 }
 

@@ -56,11 +56,10 @@ export async function installModule(context: ModuleContext, spec: ModuleSpec, lo
       );
     }
   }
-  // Only the network part holds a slot: verifying and swapping overlap with the next downloads.
-  const { target, tree } = await context.slot(async () => {
-    const target = locked ?? (await resolveModule(context, spec));
-    return { target, tree: await fetchTree(fetchContext(context), spec, target.commit) };
-  });
+  // Only network requests hold a concurrency slot: extracting, verifying and swapping overlap
+  // with the next downloads.
+  const target = locked ?? (await context.slot(() => resolveModule(context, spec)));
+  const tree = await fetchTree(fetchContext(context), spec, target.commit);
   await commitTree(context, spec, locked, current, target.commit, tree);
   const lockEntry: LockEntry = {
     repo: spec.repo,
@@ -114,6 +113,7 @@ function fetchContext(context: ModuleContext) {
     http: context.getHttp,
     onWarning: (message: string) => events.warning?.(message),
     onBytes: (name: string, bytes: number, total: number | undefined) => events.bytes?.(name, bytes, total),
+    slot: context.slot,
   };
 }
 
