@@ -219,7 +219,7 @@ export async function extractArchive(source: Readable, options: ExtractOptions):
       return { integrity: hash1(digests), files: digests.size };
     };
 
-    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+    const gunzip = createGunzip({ chunkSize: 1024 * 1024 });
     const parser = new Parser({ strict: true, onReadEntry: onEntry });
     parser.on('error', fail);
     parser.on('end', () => {
