@@ -180,6 +180,12 @@ export async function startEmulator(input: EmulatorOptions): Promise<Emulator> {
   });
   const cdn = serve('cdn', async (request, response) => {
     const url = new URL(request.url ?? '/', urls.cdn);
+    // Like a signed S3 URL: a forwarded Authorization header is refused outright.
+    if (request.headers.authorization !== undefined) {
+      response.writeHead(400, { 'content-type': 'application/xml' });
+      response.end('<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>');
+      return;
+    }
     const match = /^\/archive\/([^/]+)\/([^/]+)\/([0-9a-f]{40})\.tar\.gz$/.exec(url.pathname);
     const repoName = match ? `${match[1]}/${match[2]}` : '';
     if (!match || !repos.has(repoName)) {
