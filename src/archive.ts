@@ -33,6 +33,11 @@ const SMALL_FILE = 1024 * 1024;
 /** Files written at once: enough to keep the disk busy, few enough for any fd limit. */
 const MAX_OPEN_FILES = 16;
 
+/** Loads the tar parser ahead of time, e.g. while a request waits for its answer. */
+export async function preloadExtractor(): Promise<void> {
+  await import('tar');
+}
+
 /**
  * Streams a .tar.gz into `dest` and computes its Hash1 in the same pass:
  * nothing is buffered whole, nothing is written outside `dest`.

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { extractArchive, type ExtractResult } from './archive.js';
+import { extractArchive, preloadExtractor, type ExtractResult } from './archive.js';
 import { archiveUrl } from './bitbucket.js';
 import type { ArchiveCache, CacheWriter } from './cache.js';
 import { NpkgError } from './errors.js';
@@ -70,6 +70,7 @@ export async function fetchTree(context: FetchContext, spec: ModuleSpec, commit:
     try {
       staging = await makeStaging(context.vendorPath, spec.name);
       writer = await openCacheWriter(context, spec, commit);
+      await preloadExtractor();
       const response = await opening;
       const result = await extract(context, spec, label, response.stream, staging, writer, response.size);
       return { staging, integrity: result.integrity, source: 'download', ...(writer === undefined ? {} : { cacheWriter: writer }) };
