@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
 import { extractArchive, preloadExtractor, type ExtractResult } from './archive.js';
 import { archiveUrl } from './bitbucket.js';
 import type { ArchiveCache, CacheWriter } from './cache.js';
@@ -100,6 +101,9 @@ function openInSlot(context: FetchContext, open: () => Promise<ArchiveResponse>)
         // this listener only keeps that from crashing the process before the reader attaches.
         readAhead.on('error', () => undefined);
         const received = pipeline(response.stream, readAhead);
+        // Extraction starts once the body is in (small archives) or the read-ahead is full (big
+        // ones): reading the other downloads' bodies, and so freeing their slots, comes first.
+        await Promise.race([received.catch(() => undefined), once(response.stream, 'pause')]);
         resolve({ ...response, stream: readAhead });
         await received.catch(() => undefined);
       })

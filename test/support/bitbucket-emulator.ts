@@ -7,14 +7,17 @@
  * log of every request.
  */
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import { buildRepo, git, gitArchiveGz, type BuiltRepo, type RepoFixture } from './git-fixtures.js';
 import { handleApi } from './emulator-api.js';
+
+/** Archives up to this size are kept in memory once made. */
+const MEMORY_ARCHIVE = 4 * 1024 * 1024;
 
 export type ServerName = 'api' | 'web' | 'cdn';
 
@@ -81,6 +84,7 @@ export async function startEmulator(input: EmulatorOptions): Promise<Emulator> {
   const requests: LoggedRequest[] = [];
   const faults: Fault[] = [];
   const archives = new Map<string, Promise<string>>();
+  const memory = new Map<string, Buffer>();
 
   const archiveFile = (repoName: string, commit: string): Promise<string> => {
     const key = `${repoName}@${commit}`;
@@ -139,7 +143,15 @@ export async function startEmulator(input: EmulatorOptions): Promise<Emulator> {
         .pipe(response, { end: false });
       return;
     }
-    const body = createReadStream(file);
+    // Small archives are served from memory, as a CDN would: no disk read between request and bytes.
+    let body: Readable;
+    if (size <= MEMORY_ARCHIVE) {
+      const bytes = memory.get(file) ?? (await readFile(file));
+      memory.set(file, bytes);
+      body = Readable.from([bytes]);
+    } else {
+      body = createReadStream(file, { highWaterMark: 256 * 1024 });
+    }
     if (options.bytesPerSecond) body.pipe(throttle(options.bytesPerSecond)).pipe(response);
     else body.pipe(response);
   };
