@@ -103,7 +103,8 @@ function openInSlot(context: FetchContext, open: () => Promise<ArchiveResponse>)
         const received = pipeline(response.stream, readAhead);
         // Extraction starts once the body is in (small archives) or the read-ahead is full (big
         // ones): reading the other downloads' bodies, and so freeing their slots, comes first.
-        await Promise.race([received.catch(() => undefined), once(response.stream, 'pause')]);
+        // (A failed body settles both; its error reaches the reader through readAhead.)
+        await Promise.race([received, once(response.stream, 'pause')]).catch(() => undefined);
         resolve({ ...response, stream: readAhead });
         await received.catch(() => undefined);
       })
