@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { loadSettings, type Env } from './config.js';
-import { chainCredentials, environmentCredentials } from './credentials.js';
+import { buildCredentials } from './cli-credentials.js';
 import { NpkgError, exitCodeFor, isCredentialError } from './errors.js';
 import { install, type ModuleResult } from './install.js';
 import { Reporter, formatResult, printError } from './reporter.js';
@@ -49,7 +49,11 @@ export async function runInstall(args: InstallArgs, env: Env): Promise<number> {
       bitbucketUrl: settings.bitbucketUrl,
       apiUrl: settings.apiUrl,
       cacheDir: settings.cacheDir,
-      credentials: chainCredentials([environmentCredentials(env)]),
+      credentials: buildCredentials(settings, env, {
+        interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
+        onWarning: (message) => reporter.events().warning?.(message),
+        ...(args.verbose ? { onDebug: (line: string) => reporter.events().debug?.(line) } : {}),
+      }).provider,
       events: reporter.events(),
     });
     modules = report.modules;

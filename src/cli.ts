@@ -42,6 +42,36 @@ async function parseWithYargs(argv: string[]): Promise<void> {
       (command) => command.options(yargsOptions(INSTALL_FLAGS)),
       (args) => runInstallCommand(args as unknown as Parameters<typeof runInstallCommand>[0]),
     )
+    .command(
+      'login',
+      'Sign in to Bitbucket and store the credential (browser OAuth by default)',
+      (command) =>
+        command.options({
+          'client-id': { type: 'string', describe: 'OAuth consumer key (else BITBUCKET_CLIENT_ID, config.json, or asked)', requiresArg: true },
+          'callback-url': { type: 'string', describe: 'Loopback callback URL registered on the consumer (default http://127.0.0.1:8976/callback)', requiresArg: true },
+          timeout: { type: 'number', describe: 'Seconds to wait for the browser (default 300)', requiresArg: true },
+          browser: { type: 'boolean', default: true, describe: 'Open the browser (--no-browser only prints the URL)' },
+          paste: { type: 'boolean', default: false, describe: 'No local server: paste the redirected URL or the code' },
+          'client-credentials': { type: 'boolean', default: false, describe: 'Client-credentials grant of a private consumer (no browser)' },
+          'with-token': { type: 'boolean', default: false, describe: 'Read a bearer token from stdin and store it' },
+        }),
+      async (args) => {
+        const { runLogin } = await import('./cli-login.js');
+        process.exitCode = await runLogin(args as unknown as Parameters<typeof runLogin>[0], process.env);
+      },
+    )
+    .command('logout', 'Forget the stored credential for this Bitbucket host', {}, async (args) => {
+      const { runLogout } = await import('./cli-login.js');
+      process.exitCode = await runLogout(args as unknown as { quiet: boolean }, process.env);
+    })
+    .command('whoami', 'Show the account, the credential source and its expiry', {}, async (args) => {
+      const { runWhoami } = await import('./cli-login.js');
+      process.exitCode = await runWhoami(args as unknown as { json: boolean; verbose: boolean }, process.env);
+    })
+    .command('token', 'Print a valid access token (renewed if needed), for scripts', {}, async () => {
+      const { runToken } = await import('./cli-login.js');
+      process.exitCode = await runToken(process.env);
+    })
     .demandCommand(1, 'name a command: npkg install (see npkg --help)')
     .strict()
     .version(version())

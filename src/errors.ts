@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'CACHE_MISS'
   | 'PROJECT_LOCKED'
   | 'NETWORK'
+  | 'TIMEOUT'
   | 'SERVER';
 
 export interface ErrorDetails {

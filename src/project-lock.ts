@@ -11,15 +11,24 @@ interface LockOwner {
   host: string;
 }
 
+export interface LockOptions {
+  waitMs: number;
+  pollMs?: number;
+  onWait?: (owner: string) => void;
+  /** What the lock guards, for the timeout message. */
+  what?: string;
+}
+
+/** One npkg at a time per project: `<vendorDir>/.npkg.lock`. */
+export function acquireProjectLock(vendorPath: string, options: LockOptions): Promise<() => Promise<void>> {
+  return acquireLock(path.join(vendorPath, PROJECT_LOCK_FILE), { what: `working in ${vendorPath}`, ...options });
+}
+
 /**
- * One npkg at a time per project: `<vendorDir>/.npkg.lock`, created
- * exclusively. A lock left by a process that no longer runs is taken over.
+ * A lock file created exclusively, holding the owner's pid and host. A lock
+ * left by a process that no longer runs is taken over.
  */
-export async function acquireProjectLock(
-  vendorPath: string,
-  options: { waitMs: number; pollMs?: number; onWait?: (owner: string) => void },
-): Promise<() => Promise<void>> {
-  const file = path.join(vendorPath, PROJECT_LOCK_FILE);
+export async function acquireLock(file: string, options: LockOptions): Promise<() => Promise<void>> {
   const deadline = Date.now() + options.waitMs;
   let told = false;
   for (;;) {
@@ -39,7 +48,7 @@ export async function acquireProjectLock(
     if (Date.now() >= deadline) {
       throw new NpkgError(
         'PROJECT_LOCKED',
-        `another npkg (${describe(owner)}) is working in ${vendorPath}; waited ${Math.round(options.waitMs / 1000)} s: try again when it ends, or delete ${file} if no npkg runs`,
+        `another npkg (${describe(owner)}) is ${options.what ?? 'holding a lock'}; waited ${Math.round(options.waitMs / 1000)} s: try again when it ends, or delete ${file} if no npkg runs`,
       );
     }
     if (!told) options.onWait?.(describe(owner));

@@ -59,6 +59,53 @@ export function runCli(
   });
 }
 
+export interface RunningCli {
+  /** Resolves with the first stderr line matching `pattern`. */
+  waitForLine(pattern: RegExp): Promise<string>;
+  write(text: string): void;
+  done: Promise<CliResult>;
+}
+
+/** Starts the CLI and lets the test talk to it while it runs (a login, playing the browser). */
+export function startCli(args: string[], options: { sandbox: Sandbox; emulator?: Emulator; env?: Record<string, string> }): RunningCli {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: options.sandbox.dir,
+    NPKG_CONFIG_DIR: options.sandbox.configDir,
+    NPKG_CACHE_DIR: options.sandbox.cacheDir,
+    ...(options.emulator ? { BITBUCKET_URL: options.emulator.webUrl, BITBUCKET_API_URL: options.emulator.apiUrl } : {}),
+    ...options.env,
+  };
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.sandbox.project, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    for (const waiter of [...waiters]) {
+      const line = stderr.split('\n').find((candidate) => waiter.pattern.test(candidate));
+      if (line !== undefined) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    }
+  });
+  const done = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr })));
+  return {
+    waitForLine: (pattern) =>
+      new Promise((resolve, reject) => {
+        waiters.push({ pattern, resolve });
+        void done.then(() => reject(new Error(`the CLI ended without printing ${pattern}: ${stderr}`)));
+      }),
+    write: (text) => {
+      child.stdin.write(text);
+      child.stdin.end();
+    },
+    done,
+  };
+}
+
 /**
  * Hash1 computed here independently of src/dirhash.ts: from a folder that
  * `tar` extracted, or from any tree, following the SPEC's definition.

@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildRepo, git, gitArchiveGz, type BuiltRepo, type RepoFixture } from './git-fixtures.js';
 import { handleApi } from './emulator-api.js';
+import { OAuthServer, type OAuthOptions } from './emulator-oauth.js';
 
 /** Archives up to this size are kept in memory once made. */
 const MEMORY_ARCHIVE = 4 * 1024 * 1024;
@@ -34,6 +35,8 @@ export interface EmulatorOptions {
   /** Cap on archive bytes per second per download, for benchmarks. */
   bytesPerSecond?: number;
   publicRepos?: boolean;
+  /** OAuth 2.0 consumers and token behaviour; tokens it issues are accepted as Bearer. */
+  oauth?: OAuthOptions;
 }
 
 export interface LoggedRequest {
@@ -55,6 +58,8 @@ export type Fault =
   | (FaultBase & { kind: 'stall' });
 
 export interface Emulator {
+  /** Present when `oauth` was given. */
+  oauth: OAuthServer | undefined;
   apiUrl: string;
   webUrl: string;
   cdnUrl: string;
@@ -72,6 +77,7 @@ export interface Emulator {
 
 export interface EmulatorState {
   options: EmulatorOptions;
+  oauth: OAuthServer | undefined;
   repos: Map<string, BuiltRepo>;
   apiUrl: string;
 }
@@ -101,7 +107,8 @@ export async function startEmulator(input: EmulatorOptions): Promise<Emulator> {
     return file;
   };
 
-  const state: EmulatorState = { options, repos, apiUrl: '' };
+  const oauth = options.oauth === undefined ? undefined : new OAuthServer(options.oauth);
+  const state: EmulatorState = { options, oauth, repos, apiUrl: '' };
   const urls = { web: '', cdn: '' };
 
   const serve = (name: ServerName, handler: (request: IncomingMessage, response: ServerResponse) => Promise<void>): Server =>
@@ -159,6 +166,7 @@ export async function startEmulator(input: EmulatorOptions): Promise<Emulator> {
   const api = serve('api', (request, response) => handleApi(state, request, response));
   const web = serve('web', async (request, response) => {
     const url = new URL(request.url ?? '/', urls.web);
+    if (oauth !== undefined && (await oauth.handle(request, response, url))) return;
     if (url.pathname.startsWith('/account/signin')) {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       response.end('<!DOCTYPE html><html><head><title>Log in to Bitbucket</title></head><body><form>Sign in</form></body></html>');
@@ -167,7 +175,7 @@ export async function startEmulator(input: EmulatorOptions): Promise<Emulator> {
     const match = /^\/([^/]+)\/([^/]+)\/get\/(.+)\.tar\.gz$/.exec(url.pathname);
     const repoName = match ? `${decodeURIComponent(match[1]!)}/${decodeURIComponent(match[2]!)}` : '';
     const repo = repos.get(repoName);
-    if (!isAuthorized(options, request)) {
+    if (!isAuthorized(state, request)) {
       if ((options.unauthenticatedArchive ?? 'signin-redirect') === '401') {
         response.writeHead(401, { 'content-type': 'text/html' });
         response.end('<html><body>Unauthorized</body></html>');
@@ -215,6 +223,7 @@ export async function startEmulator(input: EmulatorOptions): Promise<Emulator> {
   urls.cdn = await listen(cdn);
 
   return {
+    oauth,
     apiUrl: state.apiUrl,
     webUrl: urls.web,
     cdnUrl: urls.cdn,
@@ -261,11 +270,12 @@ function takeFault(faults: Fault[], server: ServerName, url: string): Fault | un
 }
 
 /** Bearer tokens and Basic pairs of the options; a token in the query string never counts. */
-export function isAuthorized(options: EmulatorOptions, request: IncomingMessage): boolean {
+export function isAuthorized(state: Pick<EmulatorState, 'options' | 'oauth'>, request: IncomingMessage): boolean {
+  const { options } = state;
   if (options.publicRepos) return true;
   const header = request.headers.authorization ?? '';
   const [scheme, value = ''] = header.split(' ', 2);
-  if (scheme === 'Bearer') return (options.bearerTokens ?? []).includes(value);
+  if (scheme === 'Bearer') return (options.bearerTokens ?? []).includes(value) || state.oauth?.check(value) === 'ok';
   if (scheme === 'Basic') {
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     return (options.basicUsers ?? []).some((user) => `${user.username}:${user.password}` === decoded);

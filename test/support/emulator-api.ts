@@ -5,7 +5,10 @@ import { isAuthorized, type EmulatorState } from './bitbucket-emulator.js';
 /** The REST API 2.0 part of the emulator: refs, commits, the current user. */
 export async function handleApi(state: EmulatorState, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const url = new URL(request.url ?? '/', state.apiUrl);
-  if (!isAuthorized(state.options, request)) return sendError(response, 401, 'Access token expired or invalid.');
+  if (!isAuthorized(state, request)) {
+    const token = (request.headers.authorization ?? '').replace(/^Bearer /, '');
+    return sendError(response, 401, state.oauth?.check(token) === 'expired' ? 'Access token expired. Use your refresh token to obtain a new access token.' : 'Access token is invalid.');
+  }
   if (url.pathname === '/2.0/user') {
     return sendJson(response, 200, {
       type: 'user',
