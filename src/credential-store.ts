@@ -46,9 +46,8 @@ export async function openCredentialStore(configDir: string, forced: string | un
       throw new NpkgError('NO_CREDENTIAL', 'NPKG_CREDENTIAL_STORE=keychain, but no keychain answers (keytar missing, or no Secret Service running)');
     }
   }
-  const store = new FileStore(path.join(configDir, 'credentials.json'));
-  if (forced !== 'file') await store.warnOnce(onWarning);
-  return store;
+  // Chosen, not fallen back to: no warning then.
+  return new FileStore(path.join(configDir, 'credentials.json'), forced === 'file' ? undefined : onWarning);
 }
 
 async function openKeychain(): Promise<CredentialStore | undefined> {
@@ -83,7 +82,10 @@ async function openKeychain(): Promise<CredentialStore | undefined> {
 class FileStore implements CredentialStore {
   readonly name = 'credentials.json';
 
-  constructor(private readonly file: string) {}
+  constructor(
+    private readonly file: string,
+    private readonly onFallback: ((message: string) => void) | undefined,
+  ) {}
 
   async get(host: string): Promise<StoredCredential | undefined> {
     const all = await this.readAll();
@@ -92,6 +94,7 @@ class FileStore implements CredentialStore {
   }
 
   async set(host: string, credential: StoredCredential): Promise<void> {
+    if (this.onFallback !== undefined) await this.warnOnce(this.onFallback);
     const all = await this.readAll();
     all[host] = credential;
     await this.writeAll(all);
@@ -106,7 +109,7 @@ class FileStore implements CredentialStore {
   }
 
   /** The one-time warning: said when the file is first created. */
-  async warnOnce(onWarning: (message: string) => void): Promise<void> {
+  private async warnOnce(onWarning: (message: string) => void): Promise<void> {
     try {
       await readFile(this.file);
     } catch (error) {
