@@ -52,7 +52,7 @@ export async function runLogin(args: LoginArgs, env: Env): Promise<number> {
   if (consumer !== undefined) await saveConfig(settings.configDir, { clientId: consumer.key, ...(mode === 'code' ? { callbackUrl } : {}) });
   const summary = { host, store: store.name, grant: credential.grant, expiresAt: credential.expiresAt ?? null, scopes: credential.scopes ?? null };
   if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-  else if (!args.quiet) process.stdout.write(`signed in to ${host} (${credential.grant.replace('_', ' ')}, kept in the ${store.name})\n`);
+  else if (!args.quiet) process.stdout.write(`signed in to ${host} (${credential.grant.replace('_', ' ')}, kept in ${store.name === 'keychain' ? 'the keychain' : store.name})\n`);
   return 0;
 }
 

@@ -1,4 +1,5 @@
-import { copyFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { copyFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +19,25 @@ afterAll(async () => {
 });
 
 describe('the demo project', () => {
+  it('npm run demo signs in through the browser flow and installs the demo modules', async () => {
+    const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { demo: string } };
+    const script = pkg.scripts.demo.split(' ');
+    expect(script[0]).toBe('node');
+    const sandbox = await makeSandbox();
+    for (const file of ['modules.json', 'modules.lock.json', 'modules.schema.json']) {
+      await copyFile(path.join(ROOT, file), path.join(sandbox.project, file));
+    }
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [path.join(ROOT, script[1]!)], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: sandbox.dir, NPKG_DEMO_PROJECT: sandbox.project, CI: 'true' } }, (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+      );
+    });
+    expect(result.stderr).toMatch(/signed in|site\/oauth2\/authorize/);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/4 downloaded/);
+    expect(result.stdout).toMatch(/utils\/bin\/utils\.sh/);
+  });
+
   it('installs the root modules.json with its committed lockfile in CI mode (the hashes are machine-independent)', async () => {
     const sandbox = await makeSandbox();
     for (const file of ['modules.json', 'modules.lock.json', 'modules.schema.json']) {
