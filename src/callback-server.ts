@@ -14,7 +14,14 @@ const PAGE = (title: string, text: string) =>
   `<body style="font-family:sans-serif;margin:4em"><h1>${title}</h1><p>${text}</p></body></html>`;
 
 /** The callback route alone, so it can be tested with `app.inject()`. */
-export async function buildCallbackApp(path: string, state: string, settle: (query: URLSearchParams) => void): Promise<FastifyInstance> {
+export async function buildCallbackApp(
+  path: string,
+  /** The expected value, or a getter when it is known only after the server listens (OAuth 1.0a). */
+  state: string | (() => string),
+  settle: (query: URLSearchParams) => void,
+  /** The query parameter that must carry `state`: `state` (OAuth 2.0) or `oauth_token` (OAuth 1.0a). */
+  stateParam = 'state',
+): Promise<FastifyInstance> {
   const { default: Fastify } = await import('fastify');
   const app = Fastify({ logger: false });
   let done = false;
@@ -23,7 +30,8 @@ export async function buildCallbackApp(path: string, state: string, settle: (que
     reply.type('text/html; charset=utf-8');
     if (done) return reply.code(410).send(PAGE('Already signed in', 'npkg already received a login; you can close this tab.'));
     // Only the answer to our own request counts: a forged or stale callback is refused, and we keep waiting.
-    if (query.get('state') !== state) {
+    const expected = typeof state === 'function' ? state() : state;
+    if (expected === '' || query.get(stateParam) !== expected) {
       return reply.code(400).send(PAGE('Wrong login request', 'This answer does not match the login npkg started. Run <code>npkg login</code> again.'));
     }
     done = true;
@@ -40,7 +48,7 @@ export async function buildCallbackApp(path: string, state: string, settle: (que
  * A Fastify server on the loopback callback URL: it accepts exactly one
  * request whose `state` matches, then closes; or closes after `timeoutMs`.
  */
-export async function startCallbackServer(callbackUrl: string, state: string, timeoutMs: number): Promise<CallbackServer> {
+export async function startCallbackServer(callbackUrl: string, state: string | (() => string), timeoutMs: number, stateParam = 'state'): Promise<CallbackServer> {
   const url = new URL(callbackUrl);
   if (url.protocol !== 'http:' || !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
     throw new NpkgError('USAGE', `the callback URL must be http on the loopback address (127.0.0.1), not ${callbackUrl}`);
@@ -51,7 +59,7 @@ export async function startCallbackServer(callbackUrl: string, state: string, ti
     settle = resolve;
     fail = reject;
   });
-  const app = await buildCallbackApp(url.pathname, state, (query) => settle(query));
+  const app = await buildCallbackApp(url.pathname, state, (query) => settle(query), stateParam);
   const host = url.hostname === 'localhost' ? '127.0.0.1' : url.hostname.replace(/^\[|\]$/g, '');
   try {
     await app.listen({ host, port: Number(url.port || 80) });

@@ -21,6 +21,7 @@ export interface LoginArgs {
   paste: boolean;
   clientCredentials: boolean;
   withToken: boolean;
+  oauth1: boolean;
 }
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -29,8 +30,10 @@ const interactive = () => process.stdin.isTTY === true && process.stderr.isTTY =
 /** `npkg login`: obtain a credential, store it, remember the consumer key and callback URL. */
 export async function runLogin(args: LoginArgs, env: Env): Promise<number> {
   const settings = await loadSettings({}, env);
-  const modes = [args.paste && 'paste', args.clientCredentials && 'client-credentials', args.withToken && 'with-token'].filter(Boolean) as LoginMode[];
-  if (modes.length > 1) throw new NpkgError('USAGE', 'choose one of --paste, --client-credentials and --with-token');
+  const modes = [args.paste && !args.oauth1 && 'paste', args.clientCredentials && 'client-credentials', args.withToken && 'with-token', args.oauth1 && (args.paste ? 'oauth1-pin' : 'oauth1')].filter(
+    Boolean,
+  ) as LoginMode[];
+  if (modes.length > 1) throw new NpkgError('USAGE', 'choose one of --paste, --client-credentials, --with-token and --oauth1 (which may take --paste)');
   const mode: LoginMode = modes[0] ?? 'code';
   const callbackUrl = args.callbackUrl ?? env.NPKG_CALLBACK_URL ?? settings.callbackUrl ?? DEFAULT_CALLBACK_URL;
   const consumer = mode === 'with-token' ? undefined : await resolveConsumer(args, env, settings);
@@ -49,7 +52,7 @@ export async function runLogin(args: LoginArgs, env: Env): Promise<number> {
     readInput,
     say,
   });
-  if (consumer !== undefined) await saveConfig(settings.configDir, { clientId: consumer.key, ...(mode === 'code' ? { callbackUrl } : {}) });
+  if (consumer !== undefined) await saveConfig(settings.configDir, { clientId: consumer.key, ...(mode === 'code' || mode === 'oauth1' ? { callbackUrl } : {}) });
   const summary = { host, store: store.name, grant: credential.grant, expiresAt: credential.expiresAt ?? null, scopes: credential.scopes ?? null };
   if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else if (!args.quiet) process.stdout.write(`signed in to ${host} (${credential.grant.replace('_', ' ')}, kept in ${store.name === 'keychain' ? 'the keychain' : store.name})\n`);

@@ -54,6 +54,7 @@ async function parseWithYargs(argv: string[]): Promise<void> {
           paste: { type: 'boolean', default: false, describe: 'No local server: paste the redirected URL or the code' },
           'client-credentials': { type: 'boolean', default: false, describe: 'Client-credentials grant of a private consumer (no browser)' },
           'with-token': { type: 'boolean', default: false, describe: 'Read a bearer token from stdin and store it' },
+          oauth1: { type: 'boolean', default: false, describe: 'Legacy OAuth 1.0a (Bitbucket Cloud stopped accepting it in 2026); with --paste, a PIN' },
         }),
       async (args) => {
         const { runLogin } = await import('./cli-login.js');

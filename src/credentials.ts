@@ -8,6 +8,8 @@ export interface Credential {
   source: string;
   /** Short, safe form of the secret: `abcd…wxyz`. */
   fingerprint: string;
+  /** For OAuth 1.0a: the header is signed per request, so `authorization` is not used as is. */
+  sign?: (method: string, url: string) => string;
 }
 
 /**

@@ -32,7 +32,7 @@ export class BitbucketHttp {
   async getJson(url: string, workspace: string, label: string): Promise<unknown> {
     return this.withCredential(workspace, label, (credential) =>
       this.withRetries(`GET ${redact(url)}`, async () => {
-        const response = await this.get(url, { authorization: credential.authorization, accept: 'application/json' });
+        const response = await this.get(url, { authorization: authorizationFor(credential, url), accept: 'application/json' });
         const body = await readText(response.body).catch((error: unknown) => {
           throw networkError(error, url);
         });
@@ -51,7 +51,7 @@ export class BitbucketHttp {
   /** Opens an archive download; the caller retries the whole download on a retryable error. */
   async openArchive(url: string, workspace: string, label: string): Promise<ArchiveResponse> {
     return this.withCredential(workspace, label, async (credential) => {
-      const response = await this.get(url, { authorization: credential.authorization });
+      const response = await this.get(url, { authorization: authorizationFor(credential, url) });
       const finalUrl = response.url;
       this.settings.onDebug?.(`GET ${redact(url)} → ${response.statusCode}${finalUrl !== url ? ` (via ${redact(finalUrl)})` : ''}`);
       const refusedBySignIn = new URL(finalUrl).pathname.startsWith('/account/signin');
@@ -103,6 +103,11 @@ export class BitbucketHttp {
       return work(refreshed);
     }
   }
+}
+
+/** The Authorization header for one request (OAuth 1.0a signs each one). */
+function authorizationFor(credential: Credential, url: string): string {
+  return credential.sign?.('GET', url) ?? credential.authorization;
 }
 
 /** The parts of a response that decide what it means. */

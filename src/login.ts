@@ -3,7 +3,7 @@ import type { CredentialStore, StoredCredential } from './credential-store.js';
 import { NpkgError } from './errors.js';
 import type { Consumer } from './oauth.js';
 
-export type LoginMode = 'code' | 'paste' | 'client-credentials' | 'with-token';
+export type LoginMode = 'code' | 'paste' | 'client-credentials' | 'with-token' | 'oauth1' | 'oauth1-pin';
 
 export interface LoginOptions {
   mode: LoginMode;
@@ -36,6 +36,7 @@ async function obtain(options: LoginOptions): Promise<StoredCredential> {
   }
   const consumer = options.consumer;
   if (consumer === undefined) throw new NpkgError('USAGE', 'no OAuth consumer: pass --client-id and set BITBUCKET_CLIENT_SECRET');
+  if (options.mode === 'oauth1' || options.mode === 'oauth1-pin') return oauth1Login(options, consumer);
   const oauth = await import('./oauth.js');
   if (options.mode === 'client-credentials') return oauth.clientCredentialsGrant(options.bitbucketUrl, consumer);
   if (options.mode === 'paste') {
@@ -56,6 +57,34 @@ async function obtain(options: LoginOptions): Promise<StoredCredential> {
     if (options.openBrowser) openInBrowser(request.url, options.say);
     const query = await server.result;
     return await oauth.finishAuthorization(options.bitbucketUrl, consumer, request, query);
+  } finally {
+    await server.close();
+  }
+}
+
+/** OAuth 1.0a: request token, authorize in the browser, access token with the verifier (or a pasted PIN). */
+async function oauth1Login(options: LoginOptions, consumer: Consumer): Promise<StoredCredential> {
+  const oauth1 = await import('./oauth1.js');
+  if (options.mode === 'oauth1-pin') {
+    const request = await oauth1.startOauth1(options.bitbucketUrl, consumer, 'oob');
+    options.say('Open this URL in a browser, approve, then paste the PIN (verifier) it shows:');
+    options.say(request.url);
+    return oauth1.finishOauth1(options.bitbucketUrl, consumer, request, (await options.readInput('PIN: ')).trim());
+  }
+  const { startCallbackServer } = await import('./callback-server.js');
+  let token = '';
+  // The request token is the state of OAuth 1.0a: known once the server listens and the token is issued.
+  const server = await startCallbackServer(options.callbackUrl, () => token, options.timeoutMs, 'oauth_token');
+  try {
+    const request = await oauth1.startOauth1(options.bitbucketUrl, consumer, server.redirectUri);
+    token = request.token;
+    options.say('Sign in to Bitbucket in your browser (legacy OAuth 1.0a); if it does not open, visit:');
+    options.say(request.url);
+    if (options.openBrowser) openInBrowser(request.url, options.say);
+    const query = await server.result;
+    const verifier = query.get('oauth_verifier');
+    if (!verifier) throw new NpkgError('CREDENTIAL_REFUSED', 'the OAuth 1.0a callback carried no oauth_verifier');
+    return await oauth1.finishOauth1(options.bitbucketUrl, consumer, request, verifier);
   } finally {
     await server.close();
   }

@@ -88,6 +88,11 @@ export function storedCredentials(options: StoredLoginOptions): CredentialProvid
         const renewed = await renewOnce(false);
         if (renewed === undefined) return undefined;
       }
+      if (current!.grant === 'oauth1') {
+        const { oauth1Header } = await import('./oauth1.js');
+        const signed = current!;
+        return { ...asCredential(signed, `${source()}, OAuth 1.0a`), sign: (method, url) => oauth1Header(signed, method, url) };
+      }
       return asCredential(current!, source());
     },
     async refused(_workspace, credential) {

@@ -176,3 +176,39 @@ describe('other login modes', () => {
     expect(result.stderr).toMatch(/BITBUCKET_CLIENT_ID and BITBUCKET_CLIENT_SECRET/);
   });
 });
+
+describe('npkg login --oauth1 (legacy)', () => {
+  it('gets a token through the callback, stores token and secret, and signs every request', async () => {
+    const server = await start();
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.0.0' } });
+    const cli = startCli(['login', '--oauth1', '--no-browser', '--callback-url', 'http://127.0.0.1:0/callback'], { sandbox, emulator: server, env: CONSUMER_ENV });
+    const url = (await cli.waitForLine(/\/api\/1\.0\/oauth\/authenticate\?/)).trim();
+    const approved = await fetch(url, { redirect: 'manual' });
+    expect((await fetch(approved.headers.get('location')!)).status).toBe(200);
+    const result = await cli.done;
+    expect(result.code).toBe(0);
+    const stored = await storedCredential(sandbox, server);
+    expect(stored).toMatchObject({ grant: 'oauth1', clientId: CONSUMER.key });
+    expect(typeof stored.tokenSecret).toBe('string');
+    const verifiedAtLogin = server.oauth1!.log.signaturesVerified;
+    expect(verifiedAtLogin).toBe(2);
+    const install = await runCli(['install'], { sandbox, emulator: server, env: { NPKG_CREDENTIAL_STORE: 'file' } });
+    expect(install.stderr).toBe('');
+    expect(install.code).toBe(0);
+    // One tag lookup and one archive, each signed and checked.
+    expect(server.oauth1!.log.signaturesVerified).toBe(verifiedAtLogin + 2);
+    expect(server.oauth1!.log.signaturesRejected).toBe(0);
+    expect(result.stdout + result.stderr + install.stdout + install.stderr).not.toContain(String(stored.tokenSecret));
+  });
+
+  it('--oauth1 --paste takes the PIN the authorize page shows', async () => {
+    const server = await start();
+    const sandbox = await makeSandbox();
+    const cli = startCli(['login', '--oauth1', '--paste'], { sandbox, emulator: server, env: CONSUMER_ENV });
+    const url = (await cli.waitForLine(/\/api\/1\.0\/oauth\/authenticate\?/)).trim();
+    const page = await (await fetch(url)).text();
+    cli.write(`${/<code id="verifier">(\w+)<\/code>/.exec(page)![1]}\n`);
+    expect((await cli.done).code).toBe(0);
+    expect((await storedCredential(sandbox, server)).grant).toBe('oauth1');
+  });
+});

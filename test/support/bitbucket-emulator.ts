@@ -16,6 +16,7 @@ import path from 'node:path';
 import { buildRepo, git, gitArchiveGz, type BuiltRepo, type RepoFixture } from './git-fixtures.js';
 import { handleApi } from './emulator-api.js';
 import { OAuthServer, type OAuthOptions } from './emulator-oauth.js';
+import { OAuth1Server } from './emulator-oauth1.js';
 
 /** Archives up to this size are kept in memory once made. */
 const MEMORY_ARCHIVE = 4 * 1024 * 1024;
@@ -60,6 +61,7 @@ export type Fault =
 export interface Emulator {
   /** Present when `oauth` was given. */
   oauth: OAuthServer | undefined;
+  oauth1: OAuth1Server | undefined;
   apiUrl: string;
   webUrl: string;
   cdnUrl: string;
@@ -78,6 +80,7 @@ export interface Emulator {
 export interface EmulatorState {
   options: EmulatorOptions;
   oauth: OAuthServer | undefined;
+  oauth1: OAuth1Server | undefined;
   repos: Map<string, BuiltRepo>;
   apiUrl: string;
 }
@@ -108,7 +111,8 @@ export async function startEmulator(input: EmulatorOptions): Promise<Emulator> {
   };
 
   const oauth = options.oauth === undefined ? undefined : new OAuthServer(options.oauth);
-  const state: EmulatorState = { options, oauth, repos, apiUrl: '' };
+  const oauth1 = options.oauth === undefined ? undefined : new OAuth1Server(options.oauth.consumers);
+  const state: EmulatorState = { options, oauth, oauth1, repos, apiUrl: '' };
   const urls = { web: '', cdn: '' };
 
   const serve = (name: ServerName, handler: (request: IncomingMessage, response: ServerResponse) => Promise<void>): Server =>
@@ -167,6 +171,7 @@ export async function startEmulator(input: EmulatorOptions): Promise<Emulator> {
   const web = serve('web', async (request, response) => {
     const url = new URL(request.url ?? '/', urls.web);
     if (oauth !== undefined && (await oauth.handle(request, response, url))) return;
+    if (oauth1 !== undefined && (await oauth1.handle(request, response, url))) return;
     if (url.pathname.startsWith('/account/signin')) {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       response.end('<!DOCTYPE html><html><head><title>Log in to Bitbucket</title></head><body><form>Sign in</form></body></html>');
@@ -224,6 +229,7 @@ export async function startEmulator(input: EmulatorOptions): Promise<Emulator> {
 
   return {
     oauth,
+    oauth1,
     apiUrl: state.apiUrl,
     webUrl: urls.web,
     cdnUrl: urls.cdn,
@@ -270,10 +276,11 @@ function takeFault(faults: Fault[], server: ServerName, url: string): Fault | un
 }
 
 /** Bearer tokens and Basic pairs of the options; a token in the query string never counts. */
-export function isAuthorized(state: Pick<EmulatorState, 'options' | 'oauth'>, request: IncomingMessage): boolean {
+export function isAuthorized(state: Pick<EmulatorState, 'options' | 'oauth' | 'oauth1'>, request: IncomingMessage): boolean {
   const { options } = state;
   if (options.publicRepos) return true;
   const header = request.headers.authorization ?? '';
+  if (header.startsWith('OAuth ')) return state.oauth1?.accepts(request, `http://${request.headers.host}${request.url}`) ?? false;
   const [scheme, value = ''] = header.split(' ', 2);
   if (scheme === 'Bearer') return (options.bearerTokens ?? []).includes(value) || state.oauth?.check(value) === 'ok';
   if (scheme === 'Basic') {
