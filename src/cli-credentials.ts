@@ -1,7 +1,7 @@
 import type { Env, Settings } from './config.js';
 import { credentialAccount, openCredentialStore, type CredentialStore } from './credential-store.js';
-import { chainCredentials, environmentCredentials, type CredentialProvider } from './credentials.js';
-import { clientCredentialsFromEnv, storedCredentials } from './stored-credentials.js';
+import { chainCredentials, environmentCredentials, type Credential, type CredentialProvider } from './credentials.js';
+import { asCredential, clientCredentialsFromEnv, storedCredentials } from './stored-credentials.js';
 
 export interface CredentialSetup {
   provider: CredentialProvider;
@@ -14,7 +14,11 @@ export interface CredentialSetup {
  * the stored login (refreshed as needed); then, with no TTY, the
  * client-credentials grant from BITBUCKET_CLIENT_ID and _SECRET.
  */
-export function buildCredentials(settings: Settings, env: Env, options: { interactive: boolean; onWarning: (message: string) => void; onDebug?: (line: string) => void }): CredentialSetup {
+export function buildCredentials(
+  settings: Settings,
+  env: Env,
+  options: { interactive: boolean; loginWhenMissing?: boolean; onWarning: (message: string) => void; onDebug?: (line: string) => void },
+): CredentialSetup {
   const host = credentialAccount(settings.bitbucketUrl);
   let store: Promise<CredentialStore> | undefined;
   const openStore = () => (store ??= openCredentialStore(settings.configDir, env.NPKG_CREDENTIAL_STORE, options.onWarning));
@@ -31,5 +35,35 @@ export function buildCredentials(settings: Settings, env: Env, options: { intera
   const key = env.BITBUCKET_CLIENT_ID?.trim();
   const secret = env.BITBUCKET_CLIENT_SECRET?.trim();
   if (key && secret && !options.interactive) providers.push(clientCredentialsFromEnv(settings.bitbucketUrl, key, secret));
+  if (options.interactive && options.loginWhenMissing) providers.push(loginOnDemand(settings, env, { host, openStore }, (line) => process.stderr.write(`${line}\n`)));
   return { provider: chainCredentials(providers), host, openStore };
+}
+
+/**
+ * SPEC §5.5: in a terminal with no credential at all, `install` runs the
+ * browser login itself (with the env consumer when set), stores it, and goes on.
+ */
+export function loginOnDemand(settings: Settings, env: Env, setup: Pick<CredentialSetup, 'host' | 'openStore'>, say: (line: string) => void): CredentialProvider {
+  let running: Promise<Credential | undefined> | undefined;
+  const run = async (): Promise<Credential | undefined> => {
+    say('npkg: no Bitbucket credential found: signing in (Ctrl-C to stop; see `npkg login --help`)');
+    const [{ login }, { resolveConsumer, DEFAULT_CALLBACK_URL }, { readInput }] = await Promise.all([import('./login.js'), import('./cli-login.js'), import('./prompt.js')]);
+    const consumer = await resolveConsumer({}, env, settings);
+    const credential = await login({
+      mode: 'code',
+      bitbucketUrl: settings.bitbucketUrl,
+      host: setup.host,
+      store: await setup.openStore(),
+      consumer,
+      callbackUrl: env.NPKG_CALLBACK_URL ?? settings.callbackUrl ?? DEFAULT_CALLBACK_URL,
+      timeoutMs: 300_000,
+      openBrowser: true,
+      readInput,
+      say,
+    });
+    return asCredential(credential, `stored login (${(await setup.openStore()).name})`);
+  };
+  return {
+    get: () => (running ??= run()),
+  };
 }

@@ -51,6 +51,7 @@ export async function runInstall(args: InstallArgs, env: Env): Promise<number> {
       cacheDir: settings.cacheDir,
       credentials: buildCredentials(settings, env, {
         interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
+        loginWhenMissing: true,
         onWarning: (message) => reporter.events().warning?.(message),
         ...(args.verbose ? { onDebug: (line: string) => reporter.events().debug?.(line) } : {}),
       }).provider,

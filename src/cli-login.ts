@@ -60,7 +60,7 @@ export async function runLogin(args: LoginArgs, env: Env): Promise<number> {
 }
 
 /** The consumer key and secret: flags and environment, else asked for; never in a script. */
-async function resolveConsumer(args: LoginArgs, env: Env, settings: Settings): Promise<Consumer> {
+export async function resolveConsumer(args: Pick<LoginArgs, 'clientId'>, env: Env, settings: Settings): Promise<Consumer> {
   let key = args.clientId ?? env.BITBUCKET_CLIENT_ID ?? settings.clientId;
   let secret = env.BITBUCKET_CLIENT_SECRET;
   if ((!key || !secret) && !interactive()) {

@@ -1,0 +1,51 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../support/bitbucket-emulator.js';
+import { TEST_REPOS } from '../support/fixtures.js';
+import { makeSandbox } from '../helpers.js';
+
+const BIN = fileURLToPath(new URL('../../bin/npkg.js', import.meta.url));
+const CONSUMER = { key: 'tty-consumer', secret: 'tty-consumer-secret', callbackUrl: 'http://127.0.0.1' };
+// util-linux `script` gives the CLI a real terminal, as a developer's shell would.
+const SCRIPT = '/usr/bin/script';
+let emulator: Emulator | undefined;
+
+afterEach(async () => {
+  await emulator?.close();
+});
+
+describe('install in a terminal with no credential', () => {
+  it.skipIf(!existsSync(SCRIPT))('runs the browser login itself, then installs', async () => {
+    emulator = await startEmulator({ repos: TEST_REPOS, oauth: { consumers: [CONSUMER] } });
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.0.0' } });
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: sandbox.dir,
+      TERM: 'dumb',
+      NPKG_CONFIG_DIR: sandbox.configDir,
+      NPKG_CACHE_DIR: sandbox.cacheDir,
+      NPKG_CREDENTIAL_STORE: 'file',
+      NPKG_CALLBACK_URL: 'http://127.0.0.1:0/callback',
+      BITBUCKET_URL: emulator.webUrl,
+      BITBUCKET_API_URL: emulator.apiUrl,
+      BITBUCKET_CLIENT_ID: CONSUMER.key,
+      BITBUCKET_CLIENT_SECRET: CONSUMER.secret,
+    };
+    const child = spawn(SCRIPT, ['-qec', `${process.execPath} ${BIN} install --no-progress`, '/dev/null'], { cwd: sandbox.project, env });
+    let output = '';
+    let visited = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const url = /(http\S+\/site\/oauth2\/authorize\?\S+)/.exec(output)?.[1];
+      if (url === undefined || visited) return;
+      visited = true;
+      void fetch(url, { redirect: 'manual' }).then((approved) => fetch(approved.headers.get('location')!));
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(output).toMatch(/no Bitbucket credential found: signing in/);
+    expect(output).toMatch(/utils v1\.0\.0 \w+ \(downloaded\)/);
+    expect(code).toBe(0);
+  });
+});
