@@ -1,7 +1,6 @@
 import type { Env, Settings } from './config.js';
-import { credentialAccount, openCredentialStore, type CredentialStore } from './credential-store.js';
+import type { CredentialStore } from './credential-store.js';
 import { chainCredentials, environmentCredentials, type Credential, type CredentialProvider } from './credentials.js';
-import { asCredential, clientCredentialsFromEnv, storedCredentials } from './stored-credentials.js';
 
 export interface CredentialSetup {
   provider: CredentialProvider;
@@ -19,22 +18,31 @@ export function buildCredentials(
   env: Env,
   options: { interactive: boolean; loginWhenMissing?: boolean; onWarning: (message: string) => void; onDebug?: (line: string) => void },
 ): CredentialSetup {
-  const host = credentialAccount(settings.bitbucketUrl);
+  // The account of the stored credential: `host[:port]` of BITBUCKET_URL.
+  const host = new URL(settings.bitbucketUrl).host;
   let store: Promise<CredentialStore> | undefined;
-  const openStore = () => (store ??= openCredentialStore(settings.configDir, env.NPKG_CREDENTIAL_STORE, options.onWarning));
+  const openStore = () =>
+    (store ??= import('./credential-store.js').then(({ openCredentialStore }) => openCredentialStore(settings.configDir, env.NPKG_CREDENTIAL_STORE, options.onWarning)));
   const providers: CredentialProvider[] = [
     environmentCredentials(env),
-    storedCredentials({
-      bitbucketUrl: settings.bitbucketUrl,
-      host,
-      configDir: settings.configDir,
-      openStore,
-      ...(options.onDebug ? { onDebug: options.onDebug } : {}),
-    }),
+    // Loaded only when no variable gave a credential: installs with BITBUCKET_TOKEN stay lean.
+    lazy(() =>
+      import('./stored-credentials.js').then(({ storedCredentials }) =>
+        storedCredentials({
+          bitbucketUrl: settings.bitbucketUrl,
+          host,
+          configDir: settings.configDir,
+          openStore,
+          ...(options.onDebug ? { onDebug: options.onDebug } : {}),
+        }),
+      ),
+    ),
   ];
   const key = env.BITBUCKET_CLIENT_ID?.trim();
   const secret = env.BITBUCKET_CLIENT_SECRET?.trim();
-  if (key && secret && !options.interactive) providers.push(clientCredentialsFromEnv(settings.bitbucketUrl, key, secret));
+  if (key && secret && !options.interactive) {
+    providers.push(lazy(() => import('./stored-credentials.js').then(({ clientCredentialsFromEnv }) => clientCredentialsFromEnv(settings.bitbucketUrl, key, secret))));
+  }
   if (options.interactive && options.loginWhenMissing) providers.push(loginOnDemand(settings, env, { host, openStore }, (line) => process.stderr.write(`${line}\n`)));
   return { provider: chainCredentials(providers), host, openStore };
 }
@@ -61,9 +69,20 @@ export function loginOnDemand(settings: Settings, env: Env, setup: Pick<Credenti
       readInput,
       say,
     });
+    const { asCredential } = await import('./stored-credentials.js');
     return asCredential(credential, `stored login (${(await setup.openStore()).name})`);
   };
   return {
     get: () => (running ??= run()),
+  };
+}
+
+/** A provider whose module loads on first use. */
+function lazy(load: () => Promise<CredentialProvider>): CredentialProvider {
+  let loaded: Promise<CredentialProvider> | undefined;
+  const provider = () => (loaded ??= load());
+  return {
+    get: async (workspace) => (await provider()).get(workspace),
+    refused: async (workspace, credential) => (await provider()).refused?.(workspace, credential),
   };
 }

@@ -162,8 +162,3 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     );
   });
 }
-
-/** The account name of a stored credential: `host[:port]` of BITBUCKET_URL. */
-export function credentialAccount(bitbucketUrl: string): string {
-  return new URL(bitbucketUrl).host;
-}
