@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type ReadStream, type WriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { hasErrnoCode } from './errors.js';
+import { tempSuffix } from './json-file.js';
 
 /** A temp file that becomes a cache entry only when `keep()` renames it into place. */
 export interface CacheWriter {
@@ -47,7 +47,7 @@ export class ArchiveCache {
   async writer(workspace: string, slug: string, commit: string): Promise<CacheWriter> {
     const file = this.file(workspace, slug, commit);
     await mkdir(path.dirname(file), { recursive: true });
-    const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    const temp = `${file}.${tempSuffix()}.tmp`;
     const stream = createWriteStream(temp, { flags: 'wx', highWaterMark: 256 * 1024 });
     return {
       stream,

@@ -10,6 +10,8 @@ export interface StoredCredential {
   accessToken: string;
   /** Epoch milliseconds; absent when unknown (a pasted token). */
   expiresAt?: number;
+  /** When it was issued (epoch ms): with expiresAt, its lifetime. */
+  obtainedAt?: number;
   refreshToken?: string;
   scopes?: string;
   /** Consumer key and secret: a refresh needs them. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { once } from 'node:events';
-import { extractArchive, preloadExtractor, type ExtractResult } from './archive.js';
+import type { ExtractResult } from './archive.js';
 import { archiveUrl } from './bitbucket.js';
 import type { ArchiveCache, CacheWriter } from './cache.js';
 import { NpkgError } from './errors.js';
@@ -71,7 +71,8 @@ export async function fetchTree(context: FetchContext, spec: ModuleSpec, commit:
     try {
       staging = await makeStaging(context.vendorPath, spec.name);
       writer = await openCacheWriter(context, spec, commit);
-      await preloadExtractor();
+      // The extractor (tar, zlib, crypto) loads while the request waits for its answer.
+      await import('./archive.js').then(({ preloadExtractor }) => preloadExtractor());
       const response = await opening;
       const result = await extract(context, spec, label, response.stream, staging, writer, response.size);
       return { staging, integrity: result.integrity, source: 'download', ...(writer === undefined ? {} : { cacheWriter: writer }) };
@@ -112,7 +113,7 @@ function openInSlot(context: FetchContext, open: () => Promise<ArchiveResponse>)
   });
 }
 
-function extract(
+async function extract(
   context: FetchContext,
   spec: ModuleSpec,
   label: string,
@@ -121,6 +122,7 @@ function extract(
   writer: CacheWriter | undefined,
   total: number | undefined,
 ): Promise<ExtractResult> {
+  const { extractArchive } = await import('./archive.js');
   return extractArchive(stream, {
     dest: staging,
     label,

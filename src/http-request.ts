@@ -1,6 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 
 export interface HttpResponse {
   statusCode: number;
@@ -43,7 +42,8 @@ export async function get(url: string, options: RequestOptions): Promise<HttpRes
   for (let hops = 0; ; hops++) {
     const headers = { ...options.headers };
     if (current.origin !== origin) delete headers.authorization;
-    const response = await send(current, headers, options.timeoutMs);
+    const request = current.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
+    const response = await send(request, current, headers, options.timeoutMs);
     const location = response.headers.location;
     if (!REDIRECTS.has(response.statusCode ?? 0) || location === undefined) {
       return { statusCode: response.statusCode ?? 0, headers: response.headers, url: current.toString(), body: response };
@@ -56,9 +56,9 @@ export async function get(url: string, options: RequestOptions): Promise<HttpRes
   }
 }
 
-function send(url: URL, headers: Record<string, string>, timeoutMs: number): Promise<IncomingMessage> {
+function send(open: typeof httpRequest, url: URL, headers: Record<string, string>, timeoutMs: number): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: 'GET', headers });
+    const request = open(url, { method: 'GET', headers });
     // An idle socket (no connection, no headers, or no body data for timeoutMs) ends in ETIMEDOUT.
     request.setTimeout(timeoutMs, () => request.destroy(new ConnectionError(`timeout after ${timeoutMs} ms`, 'ETIMEDOUT')));
     request.on('error', (error: NodeJS.ErrnoException) => reject(asConnectionError(error)));

@@ -1,7 +1,6 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ArchiveCache } from './cache.js';
-import { hashTree } from './dirhash.js';
 import { NpkgError } from './errors.js';
 import { fetchTree, type FetchedTree } from './fetch-module.js';
 import type { BitbucketHttp } from './http.js';
@@ -42,6 +41,7 @@ export async function installModule(context: ModuleContext, spec: ModuleSpec, lo
   events.moduleStart?.(spec.name);
   const folder = path.join(manifest.vendorPath, spec.name);
   if (await isFolder(folder)) {
+    const { hashTree } = await import('./dirhash.js');
     const onDisk = await hashTree(folder);
     if (!options.force && locked !== undefined && onDisk === locked.integrity) {
       // The folder already holds the locked tree (a lost state, or a kill after the swap): adopt it.

@@ -1,6 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { NpkgError, type ErrorCode } from './errors.js';
+
+/**
+ * A suffix that makes a temporary name unique enough: files are created with
+ * 'wx' (or mkdir), so a clash fails instead of clobbering. Not node:crypto,
+ * whose load would delay a plain install's first request.
+ */
+export function tempSuffix(): string {
+  return `${process.pid.toString(36)}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+}
 
 /** JSON.parse, but a syntax error names the file with line and column. */
 export function parseJsonWithPosition(text: string, file: string, code: ErrorCode): unknown {
@@ -30,7 +38,7 @@ export function lineAndColumn(text: string, offset: number): { line: number; col
  * a power cut (lockfile, manifest); a process kill needs none.
  */
 export async function writeFileAtomic(file: string, content: string, options: { durable?: boolean; mode?: number } = {}): Promise<void> {
-  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  const temp = `${file}.${tempSuffix()}.tmp`;
   const handle = await open(temp, 'wx', options.mode ?? 0o644);
   try {
     await handle.writeFile(content, 'utf8');

@@ -117,7 +117,7 @@ function toCredential(grant: StoredCredential['grant'], tokens: oauth.TokenEndpo
   return {
     grant,
     accessToken: tokens.access_token,
-    ...(typeof tokens.expires_in === 'number' ? { expiresAt: Date.now() + tokens.expires_in * 1000 } : {}),
+    ...(typeof tokens.expires_in === 'number' ? { expiresAt: Date.now() + tokens.expires_in * 1000, obtainedAt: Date.now() } : {}),
     ...(refreshToken !== undefined && grant !== 'client_credentials' ? { refreshToken } : {}),
     ...(scopes !== undefined ? { scopes } : {}),
     clientId: consumer.key,

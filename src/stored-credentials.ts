@@ -18,8 +18,11 @@ export interface StoredLoginOptions {
   onDebug?: (line: string) => void;
 }
 
+/** Within the renewal margin: a few minutes, or half the lifetime of a token that lives less than that. */
 export function isExpiring(credential: StoredCredential, now = Date.now()): boolean {
-  return credential.expiresAt !== undefined && credential.expiresAt - now < EXPIRY_MARGIN_MS;
+  if (credential.expiresAt === undefined) return false;
+  const lifetime = credential.obtainedAt === undefined ? Number.POSITIVE_INFINITY : credential.expiresAt - credential.obtainedAt;
+  return credential.expiresAt - now < Math.min(EXPIRY_MARGIN_MS, lifetime / 2);
 }
 
 export function asCredential(credential: StoredCredential, source: string): Credential {

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { hasErrnoCode } from './errors.js';
+import { tempSuffix } from './json-file.js';
 
 const STAGING_PREFIX = '.npkg-staging-';
 const OLD_PREFIX = '.npkg-old-';
@@ -19,7 +19,7 @@ export async function removeLeftovers(vendorPath: string): Promise<void> {
 /** A fresh staging folder inside vendorDir, so the final rename stays on one file system. */
 export async function makeStaging(vendorPath: string, name: string): Promise<string> {
   // Not mkdtemp: that makes a private (0700) folder, and the module folder should read like any other.
-  const dir = path.join(vendorPath, `${STAGING_PREFIX}${name}-${randomBytes(6).toString('hex')}`);
+  const dir = path.join(vendorPath, `${STAGING_PREFIX}${name}-${tempSuffix()}`);
   await mkdir(dir, { mode: 0o755 });
   return dir;
 }
@@ -31,7 +31,7 @@ export async function makeStaging(vendorPath: string, name: string): Promise<str
  */
 export async function swapIn(vendorPath: string, name: string, staging: string): Promise<void> {
   const target = path.join(vendorPath, name);
-  const old = path.join(vendorPath, `${OLD_PREFIX}${name}-${randomBytes(4).toString('hex')}`);
+  const old = path.join(vendorPath, `${OLD_PREFIX}${name}-${tempSuffix()}`);
   let hadOld = true;
   try {
     await rename(target, old);
@@ -46,7 +46,7 @@ export async function swapIn(vendorPath: string, name: string, staging: string):
 /** Deletes a module folder: renamed away first, so it never shows half-deleted. */
 export async function removeFolder(vendorPath: string, name: string): Promise<void> {
   const target = path.join(vendorPath, name);
-  const old = path.join(vendorPath, `${OLD_PREFIX}${name}-${randomBytes(4).toString('hex')}`);
+  const old = path.join(vendorPath, `${OLD_PREFIX}${name}-${tempSuffix()}`);
   try {
     await rename(target, old);
   } catch (error) {

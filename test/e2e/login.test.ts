@@ -212,3 +212,51 @@ describe('npkg login --oauth1 (legacy)', () => {
     expect((await storedCredential(sandbox, server)).grant).toBe('oauth1');
   });
 });
+
+describe('renewal and other grants', () => {
+  it('renews a token about to expire before using it, and reads `scope` as well as `scopes`', async () => {
+    // Tokens that live 10 s: past half their lifetime, npkg renews before any request.
+    const server = await start({ tokenLifetimeSeconds: 10, scopeField: 'scope' });
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.0.0' } });
+    expect((await browserLogin(sandbox, server)).result.code).toBe(0);
+    const stored = await storedCredential(sandbox, server);
+    const { writeFile } = await import('node:fs/promises');
+    // Age the stored token by six seconds instead of waiting.
+    const all = JSON.parse(await readFile(path.join(sandbox.configDir, 'credentials.json'), 'utf8'));
+    all[new URL(server.webUrl).host] = { ...stored, obtainedAt: Number(stored.obtainedAt) - 6000, expiresAt: Number(stored.expiresAt) - 6000 };
+    await writeFile(path.join(sandbox.configDir, 'credentials.json'), JSON.stringify(all));
+    expect((await storedCredential(sandbox, server)).scopes).toBe('repository account');
+    const install = await runCli(['install', '--verbose'], { sandbox, emulator: server, env: { NPKG_CREDENTIAL_STORE: 'file' } });
+    expect(install.code).toBe(0);
+    expect(server.oauth!.log.refreshes).toBe(1);
+    // No request was refused first: the renewal came before the token was used.
+    expect(server.requests.filter((request) => request.server === 'api').length).toBe(1);
+  });
+
+  it('login --client-credentials stores a token without a refresh token', async () => {
+    const server = await start();
+    const sandbox = await makeSandbox();
+    const result = await runCli(['login', '--client-credentials'], { sandbox, emulator: server, env: CONSUMER_ENV });
+    expect(result.code).toBe(0);
+    const stored = await storedCredential(sandbox, server);
+    expect(stored.grant).toBe('client_credentials');
+    expect(stored.refreshToken).toBeUndefined();
+  });
+
+  it('names the port and --callback-url when the callback port is taken', async () => {
+    const server = await start();
+    const sandbox = await makeSandbox();
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const result = await runCli(['login', '--no-browser', '--callback-url', `http://127.0.0.1:${port}/callback`], { sandbox, emulator: server, env: CONSUMER_ENV });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`port ${port} is in use`);
+      expect(result.stderr).toContain('--callback-url');
+    } finally {
+      blocker.close();
+    }
+  });
+});
