@@ -1,5 +1,5 @@
-import { createReadStream, createWriteStream, type ReadStream, type WriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream, mkdirSync, renameSync, type ReadStream, type WriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { hasErrnoCode } from './errors.js';
 import { tempSuffix } from './json-file.js';
@@ -46,12 +46,13 @@ export class ArchiveCache {
 
   async writer(workspace: string, slug: string, commit: string): Promise<CacheWriter> {
     const file = this.file(workspace, slug, commit);
-    await mkdir(path.dirname(file), { recursive: true });
+    // One metadata call each: synchronous is cheaper than a thread-pool round trip.
+    mkdirSync(path.dirname(file), { recursive: true });
     const temp = `${file}.${tempSuffix()}.tmp`;
     const stream = createWriteStream(temp, { flags: 'wx', highWaterMark: 256 * 1024 });
     return {
       stream,
-      keep: () => rename(temp, file),
+      keep: async () => renameSync(temp, file),
       discard: () => rm(temp, { force: true }),
     };
   }

@@ -1,3 +1,4 @@
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { NpkgError, type ErrorCode } from './errors.js';
 
@@ -50,6 +51,18 @@ export async function writeFileAtomic(file: string, content: string, options: { 
     await rename(temp, file);
   } catch (error) {
     await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** writeFileAtomic without fsync, synchronously: for a small file written often (the vendor state). */
+export function writeFileAtomicSync(file: string, content: string): void {
+  const temp = `${file}.${tempSuffix()}.tmp`;
+  writeFileSync(temp, content, { flag: 'wx', mode: 0o644 });
+  try {
+    renameSync(temp, file);
+  } catch (error) {
+    rmSync(temp, { force: true });
     throw error;
   }
 }

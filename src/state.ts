@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { hasErrnoCode } from './errors.js';
-import { formatJson, writeFileAtomic } from './json-file.js';
+import { formatJson, writeFileAtomicSync } from './json-file.js';
 
 export const STATE_FILE = '.npkg-state.json';
 
@@ -77,7 +77,7 @@ export class VendorState {
     const modules = Object.fromEntries([...this.entries.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     // Written twice per module, so no fsync: a killed process cannot lose it (the page cache
     // survives); only a power cut could leave it stale, which `npkg install --force` repairs.
-    await writeFileAtomic(this.file, formatJson({ stateVersion: 1, modules }), { durable: false });
+    writeFileAtomicSync(this.file, formatJson({ stateVersion: 1, modules }));
   }
 }
 

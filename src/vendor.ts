@@ -1,4 +1,5 @@
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdirSync, renameSync } from 'node:fs';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { hasErrnoCode } from './errors.js';
 import { tempSuffix } from './json-file.js';
@@ -20,9 +21,14 @@ export async function removeLeftovers(vendorPath: string): Promise<void> {
 export async function makeStaging(vendorPath: string, name: string): Promise<string> {
   // Not mkdtemp: that makes a private (0700) folder, and the module folder should read like any other.
   const dir = path.join(vendorPath, `${STAGING_PREFIX}${name}-${tempSuffix()}`);
-  await mkdir(dir, { mode: 0o755 });
+  mkdirSync(dir, { mode: 0o755 });
   return dir;
 }
+
+/*
+ * The renames and mkdir here are synchronous on purpose: they are single
+ * metadata calls, and a thread-pool round trip costs more than the call itself.
+ */
 
 /**
  * Puts a staged tree in place: the old folder is renamed away, the new one
@@ -34,12 +40,12 @@ export async function swapIn(vendorPath: string, name: string, staging: string):
   const old = path.join(vendorPath, `${OLD_PREFIX}${name}-${tempSuffix()}`);
   let hadOld = true;
   try {
-    await rename(target, old);
+    renameSync(target, old);
   } catch (error) {
     if (!hasErrnoCode(error, 'ENOENT')) throw error;
     hadOld = false;
   }
-  await rename(staging, target);
+  renameSync(staging, target);
   if (hadOld) await rm(old, { recursive: true, force: true });
 }
 
