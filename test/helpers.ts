@@ -4,7 +4,8 @@ import { mkdtemp, readdir, readFile, readlink, writeFile } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Emulator } from './support/bitbucket-emulator.js';
+import { afterAll, beforeAll } from 'vitest';
+import { startEmulator, type Emulator, type EmulatorOptions } from './support/bitbucket-emulator.js';
 
 const BIN = fileURLToPath(new URL('../bin/npkg.js', import.meta.url));
 
@@ -43,7 +44,18 @@ export function runCli(
   args: string[],
   options: { sandbox: Sandbox; emulator?: Emulator; env?: Record<string, string>; cwd?: string },
 ): Promise<CliResult> {
-  const env: Record<string, string> = {
+  const env = cliEnv(options);
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: options.cwd ?? options.sandbox.project, env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The CLI's whole environment: the sandbox's folders, the emulator's URLs, and the test's extras. */
+function cliEnv(options: { sandbox: Sandbox; emulator?: Emulator; env?: Record<string, string> }): Record<string, string> {
+  return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: options.sandbox.dir,
     NPKG_CONFIG_DIR: options.sandbox.configDir,
@@ -51,11 +63,21 @@ export function runCli(
     ...(options.emulator ? { BITBUCKET_URL: options.emulator.webUrl, BITBUCKET_API_URL: options.emulator.apiUrl } : {}),
     ...options.env,
   };
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: options.cwd ?? options.sandbox.project, env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-      resolve({ code, stdout, stderr });
-    });
+}
+
+/** The bearer token the shared test emulator accepts, and the environment that carries it. */
+export const TEST_TOKEN = 'test-token-0123456789abcdef';
+export const TOKEN_ENV = { BITBUCKET_TOKEN: TEST_TOKEN };
+
+/** One emulator for a test file: started before its tests, closed after them. */
+export function useEmulator(options: EmulatorOptions, started: (emulator: Emulator) => void): void {
+  let emulator: Emulator | undefined;
+  beforeAll(async () => {
+    emulator = await startEmulator(options);
+    started(emulator);
+  });
+  afterAll(async () => {
+    await emulator?.close();
   });
 }
 
@@ -68,14 +90,7 @@ export interface RunningCli {
 
 /** Starts the CLI and lets the test talk to it while it runs (a login, playing the browser). */
 export function startCli(args: string[], options: { sandbox: Sandbox; emulator?: Emulator; env?: Record<string, string> }): RunningCli {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: options.sandbox.dir,
-    NPKG_CONFIG_DIR: options.sandbox.configDir,
-    NPKG_CACHE_DIR: options.sandbox.cacheDir,
-    ...(options.emulator ? { BITBUCKET_URL: options.emulator.webUrl, BITBUCKET_API_URL: options.emulator.apiUrl } : {}),
-    ...options.env,
-  };
+  const env = cliEnv(options);
   const child = spawn(process.execPath, [BIN, ...args], { cwd: options.sandbox.project, env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -1,20 +1,14 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../support/bitbucket-emulator.js';
+import { describe, expect, it } from 'vitest';
+import type { Emulator } from '../support/bitbucket-emulator.js';
 import { TEST_REPOS } from '../support/fixtures.js';
-import { makeSandbox, parseJson, runCli } from '../helpers.js';
+import { TEST_TOKEN, TOKEN_ENV, makeSandbox, parseJson, runCli, useEmulator } from '../helpers.js';
 
-const TOKEN = 'test-token-0123456789abcdef';
-const env = { BITBUCKET_TOKEN: TOKEN };
+const TOKEN = TEST_TOKEN;
+const env = TOKEN_ENV;
 let emulator: Emulator;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ repos: TEST_REPOS, bearerTokens: [TOKEN] });
-});
-afterAll(async () => {
-  await emulator.close();
-});
+useEmulator({ repos: TEST_REPOS, bearerTokens: [TOKEN] }, (started) => (emulator = started));
 
 const archiveRequests = () => emulator.requests.filter((request) => request.url.includes('/get/'));
 

@@ -1,22 +1,16 @@
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../support/bitbucket-emulator.js';
+import { describe, expect, it } from 'vitest';
+import type { Emulator } from '../support/bitbucket-emulator.js';
 import { TEST_REPOS } from '../support/fixtures.js';
-import { describeTree, gitTree, independentHash1, makeSandbox, parseJson, runCli, writeManifest } from '../helpers.js';
+import { TEST_TOKEN, TOKEN_ENV, describeTree, gitTree, independentHash1, makeSandbox, parseJson, runCli, useEmulator, writeManifest } from '../helpers.js';
 
-const TOKEN = 'test-token-0123456789abcdef';
+const TOKEN = TEST_TOKEN;
 let emulator: Emulator;
+useEmulator({ repos: TEST_REPOS, bearerTokens: [TOKEN] }, (started) => (emulator = started));
 
-beforeAll(async () => {
-  emulator = await startEmulator({ repos: TEST_REPOS, bearerTokens: [TOKEN] });
-});
-afterAll(async () => {
-  await emulator.close();
-});
-
-const env = { BITBUCKET_TOKEN: TOKEN };
+const env = TOKEN_ENV;
 const repo = (name: string) => emulator.repos.get(name)!;
 
 interface LockJson {

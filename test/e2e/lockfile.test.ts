@@ -1,20 +1,14 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../support/bitbucket-emulator.js';
+import { describe, expect, it } from 'vitest';
+import type { Emulator } from '../support/bitbucket-emulator.js';
 import { TEST_REPOS } from '../support/fixtures.js';
-import { describeTree, makeSandbox, runCli, writeManifest } from '../helpers.js';
+import { TEST_TOKEN, TOKEN_ENV, describeTree, makeSandbox, runCli, useEmulator, writeManifest } from '../helpers.js';
 
-const TOKEN = 'test-token-0123456789abcdef';
-const env = { BITBUCKET_TOKEN: TOKEN };
+const TOKEN = TEST_TOKEN;
+const env = TOKEN_ENV;
 let emulator: Emulator;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ repos: TEST_REPOS, bearerTokens: [TOKEN] });
-});
-afterAll(async () => {
-  await emulator.close();
-});
+useEmulator({ repos: TEST_REPOS, bearerTokens: [TOKEN] }, (started) => (emulator = started));
 
 describe('frozen lockfile', () => {
   it('fails with exit 2 when the lockfile is missing, with the flag or CI=true', async () => {

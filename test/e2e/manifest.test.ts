@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../support/bitbucket-emulator.js';
+import { describe, expect, it } from 'vitest';
+import type { Emulator } from '../support/bitbucket-emulator.js';
 import { TEST_REPOS } from '../support/fixtures.js';
-import { makeSandbox, runCli } from '../helpers.js';
+import { TEST_TOKEN, TOKEN_ENV, makeSandbox, runCli, useEmulator } from '../helpers.js';
 
-const TOKEN = 'test-token-0123456789abcdef';
-const env = { BITBUCKET_TOKEN: TOKEN };
+const TOKEN = TEST_TOKEN;
+const env = TOKEN_ENV;
 let emulator: Emulator;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ repos: TEST_REPOS, bearerTokens: [TOKEN] });
-});
-afterAll(async () => {
-  await emulator.close();
-});
+useEmulator({ repos: TEST_REPOS, bearerTokens: [TOKEN] }, (started) => (emulator = started));
 
 describe('bad manifests exit 2 before any request', () => {
   it.each([
