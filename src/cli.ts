@@ -73,6 +73,14 @@ async function parseWithYargs(argv: string[]): Promise<void> {
       const { runToken } = await import('./cli-login.js');
       process.exitCode = await runToken(process.env);
     })
+    .command(['list', 'ls'], 'List the modules with their locked commit and state (ok, missing, modified with --verify)', (command) => command.option('verify', { type: 'boolean', default: false, describe: 'Re-hash each folder: report edited ones as modified' }), async (args) => {
+      const { runList } = await import('./cli-manage.js');
+      process.exitCode = await runList(args as unknown as { cwd?: string; json: boolean; verify: boolean });
+    })
+    .command('cache <action> [repo]', 'Show (dir), list (ls) or empty (clean [ws/slug]) the archive cache', (command) => command.positional('action', { choices: ['dir', 'ls', 'clean'] as const, describe: 'dir, ls or clean' }).positional('repo', { type: 'string', describe: 'with clean: only this workspace/slug' }), async (args) => {
+      const { runCache } = await import('./cli-manage.js');
+      process.exitCode = await runCache(args as unknown as { action: string; repo?: string; json: boolean; quiet: boolean }, process.env);
+    })
     .demandCommand(1, 'name a command: npkg install (see npkg --help)')
     .strict()
     .version(version())
