@@ -81,6 +81,14 @@ async function parseWithYargs(argv: string[]): Promise<void> {
       const { runCache } = await import('./cli-manage.js');
       process.exitCode = await runCache(args as unknown as { action: string; repo?: string; json: boolean; quiet: boolean }, process.env);
     })
+    .command(['remove <names..>', 'rm'], 'Remove modules from modules.json, the lockfile and vendor', (command) => command.positional('names', { type: 'string', array: true, describe: 'module names' }), async (args) => {
+      const { runRemove } = await import('./cli-remove.js');
+      process.exitCode = await runRemove(args as unknown as { cwd?: string; names: string[]; quiet: boolean; json: boolean });
+    })
+    .command('verify', 'Re-hash every vendor folder against modules.lock.json (no network)', {}, async (args) => {
+      const { runVerify } = await import('./cli-verify.js');
+      process.exitCode = await runVerify(args as unknown as { cwd?: string; json: boolean; quiet: boolean }, process.env);
+    })
     .demandCommand(1, 'name a command: npkg install (see npkg --help)')
     .strict()
     .version(version())

@@ -28,9 +28,14 @@ export function sha256Hex(content: string | Buffer): string {
  * target text (never followed, so a link out of the tree is never read).
  */
 export async function hashTree(root: string): Promise<string> {
+  return hash1(await treeDigests(root));
+}
+
+/** Every file of a tree with its sha256 hex (a link: of its target text), by `/` path. */
+export async function treeDigests(root: string): Promise<Map<string, string>> {
   const files: Array<[string, string]> = [];
   await walk(root, '', files);
-  return hash1(files);
+  return new Map(files);
 }
 
 async function walk(root: string, relative: string, files: Array<[string, string]>): Promise<void> {

@@ -45,3 +45,50 @@ describe('npkg cache', () => {
     expect(bad.code).toBe(2);
   });
 });
+
+describe('npkg remove', () => {
+  it('takes a module out of manifest, lockfile, state and vendor, keeping the file layout', async () => {
+    const text = '{\n\t"workspace": "acme",\n\t"modules": {\n\t\t"utils": "v1.0.0",\n\t\t"theme": {\n\t\t\t"repo": "design-team/theme",\n\t\t\t"ref": "main"\n\t\t}\n\t}\n}';
+    const sandbox = await makeSandbox(text);
+    expect((await runCli(['install'], { sandbox, emulator, env: TOKEN_ENV })).code).toBe(0);
+    const result = await runCli(['remove', 'theme'], { sandbox });
+    expect(result.code).toBe(0);
+    const { readFile, stat } = await import('node:fs/promises');
+    expect(await readFile(path.join(sandbox.project, 'modules.json'), 'utf8')).toBe('{\n\t"workspace": "acme",\n\t"modules": {\n\t\t"utils": "v1.0.0"\n\t}\n}');
+    expect(Object.keys(JSON.parse(await readFile(path.join(sandbox.project, 'modules.lock.json'), 'utf8')).modules)).toEqual(['utils']);
+    await expect(stat(path.join(sandbox.project, 'vendor', 'theme'))).rejects.toThrow(/ENOENT/);
+    expect(Object.keys(JSON.parse(await readFile(path.join(sandbox.project, 'vendor', '.npkg-state.json'), 'utf8')).modules)).toEqual(['utils']);
+    // A later install has nothing to do.
+    expect(parseJson<{ modules: Array<{ action: string }> }>((await runCli(['install', '--json'], { sandbox, emulator })).stdout).modules.map((m) => m.action)).toEqual(['unchanged']);
+  });
+
+  it('exits 2 on an unknown name and changes no byte', async () => {
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.0.0' } });
+    expect((await runCli(['install'], { sandbox, emulator, env: TOKEN_ENV })).code).toBe(0);
+    const { readFile } = await import('node:fs/promises');
+    const files = ['modules.json', 'modules.lock.json', 'vendor/.npkg-state.json'].map((file) => path.join(sandbox.project, file));
+    const before = await Promise.all(files.map((file) => readFile(file)));
+    const result = await runCli(['remove', 'utils', 'nope'], { sandbox });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/not in .*modules\.json: nope/);
+    expect(await Promise.all(files.map((file) => readFile(file)))).toEqual(before);
+  });
+});
+
+describe('npkg verify', () => {
+  it('passes on an intact vendor folder and names changed, added and removed files, with the network gone', async () => {
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.4.0' } });
+    expect((await runCli(['install'], { sandbox, emulator, env: TOKEN_ENV })).code).toBe(0);
+    // No emulator, no credential: verify must not need the network.
+    const clean = await runCli(['verify'], { sandbox });
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toMatch(/1 module\(s\) match/);
+    const vendor = path.join(sandbox.project, 'vendor', 'utils');
+    await writeFile(path.join(vendor, 'README.md'), 'changed\n');
+    await writeFile(path.join(vendor, 'extra.txt'), 'new\n');
+    await rm(path.join(vendor, 'lib', 'index.js'));
+    const dirty = await runCli(['verify'], { sandbox, env: { BITBUCKET_URL: 'http://127.0.0.1:9', BITBUCKET_API_URL: 'http://127.0.0.1:9' } });
+    expect(dirty.code).toBe(1);
+    expect(dirty.stderr).toContain('npkg: utils: vendor/utils differs from the lockfile: changed README.md; added extra.txt; removed lib/index.js');
+  });
+});
