@@ -85,10 +85,16 @@ async function parseWithYargs(argv: string[]): Promise<void> {
       const { runRemove } = await import('./cli-remove.js');
       process.exitCode = await runRemove(args as unknown as { cwd?: string; names: string[]; quiet: boolean; json: boolean });
     })
+    .command('outdated', 'Show, per module, the locked version, what its ref resolves to now, and the newest tag', {}, async (args) => {
+      const { runOutdated } = await import('./cli-outdated.js');
+      process.exitCode = await runOutdated(args as unknown as { cwd?: string; json: boolean; verbose: boolean }, process.env);
+    })
     .command('verify', 'Re-hash every vendor folder against modules.lock.json (no network)', {}, async (args) => {
       const { runVerify } = await import('./cli-verify.js');
       process.exitCode = await runVerify(args as unknown as { cwd?: string; json: boolean; quiet: boolean }, process.env);
     })
+    .completion('completion', 'Print a shell completion script (bash, zsh): npkg completion >> ~/.bashrc')
+    .recommendCommands()
     .demandCommand(1, 'name a command: npkg install (see npkg --help)')
     .strict()
     .version(version())

@@ -92,3 +92,22 @@ describe('npkg verify', () => {
     expect(dirty.stderr).toContain('npkg: utils: vendor/utils differs from the lockfile: changed README.md; added extra.txt; removed lib/index.js');
   });
 });
+
+describe('npkg outdated', () => {
+  it('shows current, wanted and latest, with one tag list per repository', async () => {
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: '^1.0.0', again: { repo: 'utils', ref: 'v1.0.0' }, theme: { repo: 'design-team/theme', ref: 'main' } } });
+    expect((await runCli(['install'], { sandbox, emulator, env: TOKEN_ENV })).code).toBe(0);
+    emulator.clearRequests();
+    const result = await runCli(['outdated', '--json'], { sandbox, emulator, env: TOKEN_ENV });
+    expect(result.code).toBe(0);
+    const rows = parseJson<{ modules: Array<Record<string, unknown>> }>(result.stdout).modules;
+    const utils = emulator.repos.get('acme/utils')!;
+    expect(rows[0]).toEqual({ name: 'utils', repo: 'acme/utils', current: 'v1.4.0', currentCommit: utils.tags.get('v1.4.0'), wanted: 'v1.4.0', wantedCommit: utils.tags.get('v1.4.0'), latest: '2.1.0' });
+    expect(rows[1]).toMatchObject({ name: 'again', current: 'v1.0.0', wanted: 'v1.0.0', latest: '2.1.0' });
+    expect(rows[2]).toMatchObject({ name: 'theme', wanted: expect.stringMatching(/^main@[0-9a-f]{12}$/), latest: null });
+    const tagLists = emulator.requests.filter((request) => /\/refs\/tags\?/.test(request.url));
+    expect(tagLists.map((request) => request.url.split('/refs/')[0]).sort()).toEqual(['/2.0/repositories/acme/utils', '/2.0/repositories/design-team/theme']);
+    const table = await runCli(['outdated'], { sandbox, emulator, env: TOKEN_ENV });
+    expect(table.stdout.split('\n')[0]).toMatch(/^name\s+current\s+wanted\s+latest$/);
+  });
+});
