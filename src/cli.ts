@@ -85,6 +85,10 @@ async function parseWithYargs(argv: string[]): Promise<void> {
       const { runRemove } = await import('./cli-remove.js');
       process.exitCode = await runRemove(args as unknown as { cwd?: string; names: string[]; quiet: boolean; json: boolean });
     })
+    .command('add <specs..>', 'Add modules (slug, ws/slug, slug@ref, name=ws/slug@ref) and install them', (command) => command.positional('specs', { type: 'string', array: true, describe: 'what to add; with no @ref, the newest semver tag' }).option('force', { type: 'boolean', default: false, describe: 'Replace a module of the same name' }).example('$0 add acme/utils', 'the newest tag, written as an exact tag').example('$0 add icons=design-team/icon-set@^3', 'a range, under another name'), async (args) => {
+      const { runAdd } = await import('./cli-add.js');
+      process.exitCode = await runAdd(args as unknown as Parameters<typeof runAdd>[0], process.env);
+    })
     .command('outdated', 'Show, per module, the locked version, what its ref resolves to now, and the newest tag', {}, async (args) => {
       const { runOutdated } = await import('./cli-outdated.js');
       process.exitCode = await runOutdated(args as unknown as { cwd?: string; json: boolean; verbose: boolean }, process.env);

@@ -22,14 +22,16 @@ export interface Manifest {
   file: string;
   /** The folder holding modules.json. */
   root: string;
+  /** The top-level workspace, when the file has one. */
+  workspace?: string;
   vendorDir: string;
   /** Absolute vendor folder. */
   vendorPath: string;
   modules: ModuleSpec[];
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const SLUG = /^[a-z0-9][a-z0-9._-]*$/;
+export const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+export const SLUG = /^[a-z0-9][a-z0-9._-]*$/;
 const TOP_KEYS = new Set(['$schema', 'workspace', 'vendorDir', 'modules']);
 const SPEC_KEYS = new Set(['repo', 'ref', 'path']);
 
@@ -90,7 +92,7 @@ export function parseManifest(text: string, file: string): Manifest {
     modules.push(parseSpec(name, spec, workspace as string | undefined, fail));
   }
   const root = path.dirname(file);
-  return { file, root, vendorDir, vendorPath: path.join(root, vendorDir), modules };
+  return { file, root, ...(workspace === undefined ? {} : { workspace: workspace as string }), vendorDir, vendorPath: path.join(root, vendorDir), modules };
 }
 
 type Fail = (key: string, message: string) => never;

@@ -36,6 +36,8 @@ export interface EmulatorOptions {
   /** Cap on archive bytes per second per download, for benchmarks. */
   bytesPerSecond?: number;
   publicRepos?: boolean;
+  /** Largest page the ref lists serve (Bitbucket: 100); small in tests to force pagination. */
+  maxPagelen?: number;
   /** OAuth 2.0 consumers and token behaviour; tokens it issues are accepted as Bearer. */
   oauth?: OAuthOptions;
 }

@@ -39,11 +39,11 @@ export async function handleApi(state: EmulatorState, request: IncomingMessage, 
     if (commit === undefined) return sendError(response, 404, `${type} "${name}" not found`);
     return sendJson(response, 200, refObject(repo, type, name, commit));
   }
-  return sendJson(response, 200, listPage(repo, refs, type, url));
+  return sendJson(response, 200, listPage(repo, refs, type, url, state.options.maxPagelen ?? 100));
 }
 
-function listPage(repo: BuiltRepo, refs: Map<string, string>, type: string, url: URL): unknown {
-  const pagelen = Math.min(Math.max(Number(url.searchParams.get('pagelen') ?? 10) || 10, 1), 100);
+function listPage(repo: BuiltRepo, refs: Map<string, string>, type: string, url: URL, maxPagelen: number): unknown {
+  const pagelen = Math.min(Math.max(Number(url.searchParams.get('pagelen') ?? 10) || 10, 1), maxPagelen);
   const page = Math.max(Number(url.searchParams.get('page') ?? 1) || 1, 1);
   let entries = [...refs.entries()];
   const q = url.searchParams.get('q');
