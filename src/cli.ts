@@ -89,6 +89,10 @@ async function parseWithYargs(argv: string[]): Promise<void> {
       const { runAdd } = await import('./cli-add.js');
       process.exitCode = await runAdd(args as unknown as Parameters<typeof runAdd>[0], process.env);
     })
+    .command('update [names..]', 'Resolve refs again (ranges and branches move; exact tags follow a moved tag) and reinstall', (command) => command.positional('names', { type: 'string', array: true, describe: 'modules to update (default: all)' }).option('latest', { type: 'boolean', default: false, describe: 'Rewrite exact tags to the newest tag, and ranges around it (^1.2.0 → ^2.0.0)' }).option('force', { type: 'boolean', default: false, describe: 'Replace folders edited locally' }).example('$0 update', 'every module').example('$0 update utils --latest', 'utils to its newest tag'), async (args) => {
+      const { runUpdate } = await import('./cli-update.js');
+      process.exitCode = await runUpdate({ ...(args as unknown as Omit<Parameters<typeof runUpdate>[0], 'names'>), names: ((args as { names?: string[] }).names ?? []) }, process.env);
+    })
     .command('outdated', 'Show, per module, the locked version, what its ref resolves to now, and the newest tag', {}, async (args) => {
       const { runOutdated } = await import('./cli-outdated.js');
       process.exitCode = await runOutdated(args as unknown as { cwd?: string; json: boolean; verbose: boolean }, process.env);

@@ -28,6 +28,7 @@ export interface ModuleContext {
 /** The outcome of a module already installed at its locked commit, or undefined when it needs work. */
 export async function upToDate(context: ModuleContext, spec: ModuleSpec, lock: Lock): Promise<Outcome | undefined> {
   const locked = lock.get(spec.name);
+  if (context.options.reresolve?.has(spec.name)) return undefined;
   if (context.options.force || !lockMatches(locked, spec) || !isInstalled(context.state.get(spec.name), locked, spec)) return undefined;
   if (!(await isFolder(path.join(context.manifest.vendorPath, spec.name)))) return undefined;
   return { result: { ...identity(spec), commit: locked.commit, integrity: locked.integrity, action: 'unchanged' }, lockEntry: locked };
@@ -40,9 +41,10 @@ export async function installModule(context: ModuleContext, spec: ModuleSpec, lo
   const current = state.get(spec.name);
   events.moduleStart?.(spec.name);
   const folder = path.join(manifest.vendorPath, spec.name);
+  let onDisk: string | undefined;
   if (await isFolder(folder)) {
     const { hashTree } = await import('./dirhash.js');
-    const onDisk = await hashTree(folder);
+    onDisk = await hashTree(folder);
     if (!options.force && locked !== undefined && onDisk === locked.integrity) {
       // The folder already holds the locked tree (a lost state, or a kill after the swap): adopt it.
       await state.set(spec.name, stateEntry(spec, locked.commit, locked.integrity));
@@ -59,16 +61,14 @@ export async function installModule(context: ModuleContext, spec: ModuleSpec, lo
   // Only network requests hold a concurrency slot: extracting, verifying and swapping overlap
   // with the next downloads.
   const target = locked ?? (await context.slot(() => resolveModule(context, spec)));
+  if (locked === undefined && !options.force && isInstalled(current, { ...target, repo: spec.repo, ref: spec.ref, integrity: current?.integrity ?? '' }, spec) && onDisk === current!.integrity) {
+    // Re-resolved (update, or an edited ref) to the commit already installed, untouched: nothing to fetch.
+    const integrity = current!.integrity;
+    return { result: { ...identity(spec), commit: target.commit, integrity, action: 'unchanged' }, lockEntry: lockEntryFor(spec, target, integrity) };
+  }
   const tree = await fetchTree(fetchContext(context), spec, target.commit);
   await commitTree(context, spec, locked, current, target.commit, tree);
-  const lockEntry: LockEntry = {
-    repo: spec.repo,
-    ref: spec.ref,
-    resolved: target.resolved,
-    commit: target.commit,
-    integrity: tree.integrity,
-    ...(spec.path === undefined ? {} : { path: spec.path }),
-  };
+  const lockEntry = lockEntryFor(spec, target, tree.integrity);
   const action = tree.source === 'cache' ? 'cached' : 'downloaded';
   return { result: { ...identity(spec), commit: target.commit, integrity: tree.integrity, action }, lockEntry };
 }
@@ -101,6 +101,10 @@ async function commitTree(
     await rm(tree.staging, { recursive: true, force: true });
     throw error;
   }
+}
+
+function lockEntryFor(spec: ModuleSpec, target: { commit: string; resolved: string }, integrity: string): LockEntry {
+  return { repo: spec.repo, ref: spec.ref, resolved: target.resolved, commit: target.commit, integrity, ...(spec.path === undefined ? {} : { path: spec.path }) };
 }
 
 function fetchContext(context: ModuleContext) {

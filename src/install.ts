@@ -52,6 +52,8 @@ export interface InstallOptions {
   cacheDir: string;
   credentials: CredentialProvider;
   events?: InstallEvents;
+  /** Names to resolve again from their refs (npkg update), ignoring the lockfile. */
+  reresolve?: ReadonlySet<string>;
   /** How long to wait for another npkg working in the same project. */
   lockWaitMs?: number;
 }
@@ -126,7 +128,9 @@ async function installAll(options: InstallOptions, manifest: Manifest, lock: Loc
 }
 
 async function installOne(context: ModuleContext, spec: ModuleSpec, lock: Lock): Promise<Outcome> {
-  const locked = lockMatches(lock.get(spec.name), spec) ? lock.get(spec.name) : undefined;
+  // Modules being updated are resolved again: their lock entry is only the fallback if that fails.
+  const reresolve = context.options.reresolve?.has(spec.name) ?? false;
+  const locked = !reresolve && lockMatches(lock.get(spec.name), spec) ? lock.get(spec.name) : undefined;
   let outcome: Outcome;
   try {
     outcome = await installModule(context, spec, locked);

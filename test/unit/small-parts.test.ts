@@ -85,3 +85,17 @@ describe('lockfile', () => {
     expect(() => parseLockfile(JSON.stringify({ lockfileVersion: 1, modules: { x: { ...entry, commit: 'zz' } } }), 'l.json')).toThrow(/modules\.x\.commit/);
   });
 });
+
+describe('latestRef (update --latest)', () => {
+  it.each([
+    ['v1.2.0', true, 'v2.0.0', 'v2.0.0'],
+    ['^1.2.0', false, 'v2.0.0', '^2.0.0'],
+    ['~1.2', false, '2.1.0', '~2.1.0'],
+    ['>=1.2 <2', false, 'v2.0.0', '>=1.2 <2'],
+    ['main', false, 'v2.0.0', 'main'],
+    ['v1.2.0', true, undefined, 'v1.2.0'],
+  ])('%s (tag: %s, newest %s) → %s', async (ref, isTag, newest, expected) => {
+    const { latestRef } = await import('../../src/cli-update.js');
+    expect(latestRef(ref, isTag, newest)).toBe(expected);
+  });
+});
