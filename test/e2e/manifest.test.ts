@@ -59,6 +59,12 @@ describe('the command line', () => {
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     const unknown = await runCli(['frobnicate'], { sandbox });
     expect(unknown.code).toBe(2);
+    const typo = await runCli(['install', '--ofline'], { sandbox });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/Unknown argument: ofline, did you mean --offline\?/);
+    const command = await runCli(['instal'], { sandbox });
+    expect(command.code).toBe(2);
+    expect(command.stderr).toMatch(/Did you mean install\?/);
     const badFlag = await runCli(['install', '--concurrency', 'many'], { sandbox });
     expect(badFlag.code).toBe(2);
     expect(badFlag.stderr.trim().split('\n')).toHaveLength(1);
