@@ -90,6 +90,9 @@ describe('npkg verify', () => {
     const dirty = await runCli(['verify'], { sandbox, env: { BITBUCKET_URL: 'http://127.0.0.1:9', BITBUCKET_API_URL: 'http://127.0.0.1:9' } });
     expect(dirty.code).toBe(1);
     expect(dirty.stderr).toContain('npkg: utils: vendor/utils differs from the lockfile: changed README.md; added extra.txt; removed lib/index.js');
+    const json = await runCli(['verify', '--json'], { sandbox });
+    expect(json.code).toBe(1);
+    expect(parseJson<{ verified: number; failed: Array<{ name: string }> }>(json.stdout)).toMatchObject({ verified: 0, failed: [{ name: 'utils' }] });
   });
 });
 

@@ -59,6 +59,9 @@ describe('the command line', () => {
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     const unknown = await runCli(['frobnicate'], { sandbox });
     expect(unknown.code).toBe(2);
+    const completion = await runCli(['completion'], { sandbox });
+    expect(completion.code).toBe(0);
+    expect(completion.stdout).toMatch(/npkg.*completions/);
     const typo = await runCli(['install', '--ofline'], { sandbox });
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/Unknown argument: ofline, did you mean --offline\?/);
