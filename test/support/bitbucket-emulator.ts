@@ -72,6 +72,8 @@ export interface Emulator {
   clearRequests(): void;
   moveTag(repo: string, tag: string, commit: string): Promise<void>;
   addFault(fault: Fault): void;
+  /** Serves these bytes as the archive of a commit (hostile-archive tests). */
+  setArchive(repo: string, commit: string, bytes: Buffer): Promise<void>;
   /** Changes the delay before every response (benchmarks). */
   setLatency(ms: number): void;
   /** Makes (once) and returns the .tar.gz of a commit. */
@@ -244,6 +246,16 @@ export async function startEmulator(input: EmulatorOptions): Promise<Emulator> {
       repo.tags.set(tag, commit);
     },
     addFault: (fault) => void faults.push(fault),
+    async setArchive(repoName, commit, bytes) {
+      const repo = repos.get(repoName)!;
+      const out = path.join(root, 'archives', `${repo.workspace}-${repo.slug}-${commit}-crafted.tar.gz`);
+      await import('node:fs/promises').then(async ({ mkdir, writeFile }) => {
+        await mkdir(path.dirname(out), { recursive: true });
+        await writeFile(out, bytes);
+      });
+      archives.set(`${repoName}@${commit}`, Promise.resolve(out));
+      memory.delete(out);
+    },
     setLatency: (ms) => {
       options.latencyMs = ms;
     },

@@ -1,0 +1,84 @@
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Emulator } from '../support/bitbucket-emulator.js';
+import { craftTarGz, type RawEntry } from '../support/tar-builder.js';
+import { TEST_TOKEN, TOKEN_ENV, makeSandbox, parseJson, runCli, useEmulator, type Sandbox } from '../helpers.js';
+
+let emulator: Emulator;
+useEmulator({ repos: [{ repo: 'evil/pkg', commits: [{ files: { 'x.txt': 'x\n' }, tags: ['v1.0.0'] }] }], bearerTokens: [TEST_TOKEN] }, (started) => (emulator = started));
+
+/** Serves `entries` (under Bitbucket's top folder) as the archive of evil/pkg@v1.0.0, then installs it. */
+async function installCrafted(entries: RawEntry[]): Promise<{ sandbox: Sandbox; code: number; stderr: string; action: string }> {
+  const commit = emulator.repos.get('evil/pkg')!.tags.get('v1.0.0')!;
+  const top = `evil-pkg-${commit.slice(0, 12)}/`;
+  await emulator.setArchive('evil/pkg', commit, craftTarGz(entries.map((entry) => ({ ...entry, name: entry.name.startsWith('/') ? entry.name : top + entry.name }))));
+  const sandbox = await makeSandbox({ workspace: 'evil', modules: { pkg: 'v1.0.0' } });
+  const result = await runCli(['install', '--json'], { sandbox, emulator, env: TOKEN_ENV });
+  const action = parseJson<{ modules: Array<{ action: string }> }>(result.stdout).modules[0]!.action;
+  return { sandbox, code: result.code, stderr: result.stderr, action };
+}
+
+/** Every path in the sandbox, so a test can assert nothing landed outside vendor/pkg. */
+async function everything(dir: string): Promise<string[]> {
+  return (await readdir(dir, { recursive: true })).map(String).filter((name) => !name.startsWith('cache') && !name.includes('.npkg-state'));
+}
+
+describe('hostile archives', () => {
+  it.each([
+    ['an entry that climbs out with ..', [{ name: '../../escape.txt', content: 'pwned' }]],
+    ['an absolute path', [{ name: '/tmp/npkg-absolute-escape.txt', content: 'pwned' }]],
+    ['a file written through a symbolic link', [{ name: 'link', type: 'symlink', linkname: '../../..' }, { name: 'link/pwned.txt', content: 'pwned' }]],
+    ['a hard link to a file outside', [{ name: 'hard', type: 'hardlink', linkname: '../../../etc/passwd' }]],
+    ['names that collide under case folding', [{ name: 'README', content: 'a' }, { name: 'readme', content: 'b' }]],
+    ['a file where a folder was', [{ name: 'a', content: 'file' }, { name: 'a/b', content: 'inside' }]],
+  ] as Array<[string, RawEntry[]]>)('fails the module on %s and writes nothing outside it', async (_, entries) => {
+    const { sandbox, code, stderr, action } = await installCrafted(entries);
+    expect(code).toBe(1);
+    expect(action).toBe('failed');
+    expect(stderr).toMatch(/refusing the archive of evil\/pkg/);
+    const files = await everything(sandbox.dir);
+    expect(files.filter((name) => /escape|pwned/.test(name))).toEqual([]);
+    await expect(lstat('/tmp/npkg-absolute-escape.txt')).rejects.toThrow(/ENOENT/);
+    await expect(lstat(path.join(sandbox.project, 'vendor', 'pkg'))).rejects.toThrow(/ENOENT/);
+    expect((await readdir(path.join(sandbox.project, 'vendor'))).filter((name) => name.startsWith('.npkg-staging'))).toEqual([]);
+  });
+
+  it('installs without a symbolic link that leaves the module, naming it in a warning', async () => {
+    const { sandbox, code, stderr } = await installCrafted([
+      { name: 'ok.txt', content: 'fine\n' },
+      { name: 'passwd', type: 'symlink', linkname: '/etc/passwd' },
+      { name: 'up', type: 'symlink', linkname: '../../outside' },
+      { name: 'inside', type: 'symlink', linkname: 'ok.txt' },
+    ]);
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/symbolic link passwd -> \/etc\/passwd points outside the module; not created/);
+    expect(stderr).toMatch(/symbolic link up -> \.\.\/\.\.\/outside points outside the module/);
+    const vendor = path.join(sandbox.project, 'vendor', 'pkg');
+    expect((await readdir(vendor)).sort()).toEqual(['inside', 'ok.txt']);
+    expect(await readFile(path.join(vendor, 'inside'), 'utf8')).toBe('fine\n');
+  });
+
+  it('skips devices and FIFOs with a warning, and installs very long names', async () => {
+    const long = `${'deep/'.repeat(30)}file-with-a-long-name.txt`;
+    const { sandbox, code, stderr } = await installCrafted([
+      { name: 'dev', type: 'char' },
+      { name: 'pipe', type: 'fifo' },
+      { name: long, content: 'long\n' },
+    ]);
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/skipped dev \(CharacterDevice/);
+    expect(stderr).toMatch(/skipped pipe \(FIFO/);
+    expect(await readFile(path.join(sandbox.project, 'vendor', 'pkg', long), 'utf8')).toBe('long\n');
+  });
+
+  it('installs archives with Git LFS pointers or .gitmodules, with a warning', async () => {
+    const { code, stderr } = await installCrafted([
+      { name: '.gitmodules', content: '[submodule "x"]\n' },
+      { name: 'big.bin', content: 'version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 12\n' },
+    ]);
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/has submodules \(\.gitmodules\)/);
+    expect(stderr).toMatch(/1 Git LFS pointer file/);
+  });
+});
