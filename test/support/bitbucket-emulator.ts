@@ -56,7 +56,7 @@ interface FaultBase {
 }
 
 export type Fault =
-  | (FaultBase & { kind: 'status'; status: number; retryAfter?: string; body?: string })
+  | (FaultBase & { kind: 'status'; status: number; retryAfter?: string; body?: string; contentType?: string })
   | (FaultBase & { kind: 'truncate' })
   | (FaultBase & { kind: 'stall' });
 
@@ -126,7 +126,7 @@ export async function startEmulator(input: EmulatorOptions): Promise<Emulator> {
         if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
         const fault = takeFault(faults, name, request.url ?? '/');
         if (fault?.kind === 'status') {
-          response.writeHead(fault.status, { 'content-type': 'text/plain', ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}) });
+          response.writeHead(fault.status, { 'content-type': fault.contentType ?? 'text/plain', ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}) });
           response.end(fault.body ?? 'injected fault');
           return;
         }

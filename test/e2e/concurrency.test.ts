@@ -1,0 +1,98 @@
+import { spawn } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { Emulator } from '../support/bitbucket-emulator.js';
+import { TEST_REPOS } from '../support/fixtures.js';
+import { TEST_TOKEN, TOKEN_ENV, independentHash1, makeSandbox, parseJson, runCli, useEmulator } from '../helpers.js';
+
+const BIN = fileURLToPath(new URL('../../bin/npkg.js', import.meta.url));
+let emulator: Emulator;
+useEmulator({ repos: TEST_REPOS, bearerTokens: [TEST_TOKEN] }, (started) => (emulator = started));
+
+describe('more network faults', () => {
+  it('honours Retry-After on a 429, and a 429 without it backs off and retries', async () => {
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.4.0' } });
+    emulator.clearRequests();
+    emulator.addFault({ server: 'api', path: /refs\/tags\/v1\.4\.0/, times: 1, kind: 'status', status: 429, retryAfter: '1' });
+    emulator.addFault({ server: 'web', path: /\/acme\/utils\/get\//, times: 1, kind: 'status', status: 429 });
+    const result = await runCli(['install', '--verbose'], { sandbox, emulator, env: TOKEN_ENV });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/429 .*retry 1 of 3 in 1 s/);
+    expect(emulator.requests.filter((request) => request.url.includes('/get/'))).toHaveLength(2);
+  });
+
+  it('reads a 200 HTML sign-in page instead of an archive as a refused credential (exit 4)', async () => {
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.0.0' } });
+    emulator.addFault({ server: 'web', path: /\/acme\/utils\/get\//, times: 1, kind: 'status', status: 200, contentType: 'text/html; charset=utf-8', body: '<html>Log in</html>' });
+    const result = await runCli(['install'], { sandbox, emulator, env: TOKEN_ENV });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/refused the credential from BITBUCKET_TOKEN for acme\/utils/);
+  });
+});
+
+describe('one npkg per project', () => {
+  it('a second install waits for the first, then finds nothing to do', async () => {
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.4.0' } });
+    // The first install's download stalls for a while, holding the project lock.
+    emulator.addFault({ server: 'web', path: /\/acme\/utils\/get\//, times: 1, kind: 'stall' });
+    const first = runCli(['install', '--json', '--network-timeout', '2'], { sandbox, emulator, env: TOKEN_ENV });
+    // The lock file shows when the first one holds the lock.
+    for (;;) {
+      const names = await readdir(path.join(sandbox.project, 'vendor')).catch(() => [] as string[]);
+      if (names.includes('.npkg.lock')) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const second = await runCli(['install', '--json'], { sandbox, emulator, env: TOKEN_ENV });
+    const firstResult = await first;
+    expect(firstResult.code).toBe(0);
+    expect(second.code).toBe(0);
+    expect(parseJson<{ modules: Array<{ action: string }> }>(second.stdout).modules[0]!.action).toBe('unchanged');
+  });
+
+  it('takes over a lock left by a process that no longer runs', async () => {
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.0.0' } });
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(path.join(sandbox.project, 'vendor'));
+    const { hostname } = await import('node:os');
+    await writeFile(path.join(sandbox.project, 'vendor', '.npkg.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname() }));
+    const result = await runCli(['install'], { sandbox, emulator, env: TOKEN_ENV });
+    expect(result.code).toBe(0);
+  });
+});
+
+describe('a kill during the download', () => {
+  it('leaves no torn module, and the next install cleans up and converges', async () => {
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.4.0', theme: { repo: 'design-team/theme', ref: 'main' } } });
+    expect((await runCli(['install'], { sandbox, emulator, env: TOKEN_ENV })).code).toBe(0);
+    const lockBefore = await readFile(path.join(sandbox.project, 'modules.lock.json'), 'utf8');
+    // Move utils to another tag, then kill the install while its download hangs.
+    const { writeManifest } = await import('../helpers.js');
+    await writeManifest(sandbox, { workspace: 'acme', modules: { utils: 'v2.0.0', theme: { repo: 'design-team/theme', ref: 'main' } } });
+    emulator.addFault({ server: 'web', path: /\/acme\/utils\/get\//, times: 1, kind: 'stall' });
+    const child = spawn(process.execPath, [BIN, 'install'], {
+      cwd: sandbox.project,
+      env: { PATH: process.env.PATH ?? '', HOME: sandbox.dir, NPKG_CONFIG_DIR: sandbox.configDir, NPKG_CACHE_DIR: sandbox.cacheDir, BITBUCKET_URL: emulator.webUrl, BITBUCKET_API_URL: emulator.apiUrl, ...TOKEN_ENV },
+    });
+    // Wait until the stalled download has begun (the server has the request, the staging folder exists), then SIGKILL.
+    emulator.clearRequests();
+    for (;;) {
+      const names = await readdir(path.join(sandbox.project, 'vendor'));
+      const requested = emulator.requests.some((request) => request.url.includes('/acme/utils/get/'));
+      if (requested && names.some((name) => name.startsWith('.npkg-staging-utils'))) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('close', resolve));
+    // Wholly old: the old tree, the old lockfile.
+    expect(await readFile(path.join(sandbox.project, 'vendor', 'utils', 'README.md'), 'utf8')).toBe('utils 1.4\n');
+    expect(await readFile(path.join(sandbox.project, 'modules.lock.json'), 'utf8')).toBe(lockBefore);
+    const next = await runCli(['install'], { sandbox, emulator, env: TOKEN_ENV });
+    expect(next.code).toBe(0);
+    expect((await readdir(path.join(sandbox.project, 'vendor'))).filter((name) => name.startsWith('.npkg-'))).toEqual(['.npkg-state.json']);
+    const lock = JSON.parse(await readFile(path.join(sandbox.project, 'modules.lock.json'), 'utf8'));
+    expect(lock.modules.utils.integrity).toBe(await independentHash1(path.join(sandbox.project, 'vendor', 'utils')));
+    expect(await readFile(path.join(sandbox.project, 'vendor', 'utils', 'README.md'), 'utf8')).toBe('utils 2.0\n');
+  });
+});
