@@ -96,3 +96,28 @@ describe('a kill during the download', () => {
     expect(await readFile(path.join(sandbox.project, 'vendor', 'utils', 'README.md'), 'utf8')).toBe('utils 2.0\n');
   });
 });
+
+describe('a kill between the two renames of a swap', () => {
+  it('finds the module folder absent, the old tree renamed away and the state marked, and converges', async () => {
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.0.0' } });
+    expect((await runCli(['install'], { sandbox, emulator, env: TOKEN_ENV })).code).toBe(0);
+    const vendor = path.join(sandbox.project, 'vendor');
+    const { mkdir, rename } = await import('node:fs/promises');
+    // Exactly what a SIGKILL after the first rename of swapIn leaves behind.
+    const stateFile = path.join(vendor, '.npkg-state.json');
+    const state = JSON.parse(await readFile(stateFile, 'utf8'));
+    state.modules.utils.next = { commit: emulator.repos.get('acme/utils')!.tags.get('v1.4.0'), integrity: `h1:${Buffer.alloc(32, 1).toString('base64')}` };
+    await writeFile(stateFile, JSON.stringify(state));
+    await rename(path.join(vendor, 'utils'), path.join(vendor, '.npkg-old-utils-killed'));
+    await mkdir(path.join(vendor, '.npkg-staging-utils-killed', 'lib'), { recursive: true });
+    await writeFile(path.join(vendor, '.npkg-staging-utils-killed', 'README.md'), 'utils 1.4\n');
+    const { writeManifest } = await import('../helpers.js');
+    await writeManifest(sandbox, { workspace: 'acme', modules: { utils: 'v1.4.0' } });
+    const next = await runCli(['install'], { sandbox, emulator, env: TOKEN_ENV });
+    expect(next.code).toBe(0);
+    expect((await readdir(vendor)).sort()).toEqual(['.npkg-state.json', 'utils']);
+    const lock = JSON.parse(await readFile(path.join(sandbox.project, 'modules.lock.json'), 'utf8'));
+    expect(lock.modules.utils.integrity).toBe(await independentHash1(path.join(vendor, 'utils')));
+    expect(JSON.parse(await readFile(stateFile, 'utf8')).modules.utils.next).toBeUndefined();
+  });
+});
