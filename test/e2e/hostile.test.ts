@@ -63,12 +63,15 @@ describe('hostile archives', () => {
     const long = `${'deep/'.repeat(30)}file-with-a-long-name.txt`;
     const { sandbox, code, stderr } = await installCrafted([
       { name: 'dev', type: 'char' },
+      { name: 'disk', type: 'block' },
       { name: 'pipe', type: 'fifo' },
       { name: long, content: 'long\n' },
     ]);
     expect(code).toBe(0);
     expect(stderr).toMatch(/skipped dev \(CharacterDevice/);
     expect(stderr).toMatch(/skipped pipe \(FIFO/);
+    expect(stderr).toMatch(/skipped disk \(BlockDevice/);
+    expect((await readdir(path.join(sandbox.project, 'vendor', 'pkg'))).sort()).toEqual(['deep']);
     expect(await readFile(path.join(sandbox.project, 'vendor', 'pkg', long), 'utf8')).toBe('long\n');
   });
 

@@ -3,13 +3,13 @@ import { gzipSync } from 'node:zlib';
 /** One raw tar entry, for crafting the hostile archives no git repository would produce. */
 export interface RawEntry {
   name: string;
-  type?: 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'fifo';
+  type?: 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
   content?: string;
   linkname?: string;
   mode?: number;
 }
 
-const TYPE_FLAGS = { file: '0', hardlink: '1', symlink: '2', char: '3', dir: '5', fifo: '6' } as const;
+const TYPE_FLAGS = { file: '0', hardlink: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' } as const;
 
 function octal(value: number, width: number): string {
   return `${value.toString(8).padStart(width - 1, '0')}\0`;
