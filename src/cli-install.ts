@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { loadSettings, type Env } from './config.js';
+import { installSettings, loadSettings, type Env } from './config.js';
 import { buildCredentials } from './cli-credentials.js';
 import { NpkgError, exitCodeFor, isCredentialError } from './errors.js';
 import { install, type ModuleResult } from './install.js';
@@ -43,12 +43,7 @@ export async function runInstall(args: InstallArgs, env: Env): Promise<number> {
       frozenLockfile: args.frozenLockfile ?? isCi(env),
       offline: args.offline,
       force: args.force,
-      concurrency: settings.concurrency,
-      retries: settings.retries,
-      networkTimeoutMs: settings.networkTimeoutMs,
-      bitbucketUrl: settings.bitbucketUrl,
-      apiUrl: settings.apiUrl,
-      cacheDir: settings.cacheDir,
+      ...installSettings(settings),
       credentials: buildCredentials(settings, env, {
         interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
         loginWhenMissing: true,

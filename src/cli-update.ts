@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import semver from 'semver';
 import { buildCredentials } from './cli-credentials.js';
-import { loadSettings, type Env } from './config.js';
+import { installSettings, loadSettings, type Env } from './config.js';
 import { NpkgError, exitCodeFor, isCredentialError } from './errors.js';
 import { install } from './install.js';
 import { lockfilePath, parseLockfile, type Lock } from './lockfile.js';
@@ -60,12 +60,7 @@ export async function runUpdate(args: UpdateArgs, env: Env): Promise<number> {
     frozenLockfile: false,
     offline: false,
     force: args.force,
-    concurrency: settings.concurrency,
-    retries: settings.retries,
-    networkTimeoutMs: settings.networkTimeoutMs,
-    bitbucketUrl: settings.bitbucketUrl,
-    apiUrl: settings.apiUrl,
-    cacheDir: settings.cacheDir,
+    ...installSettings(settings),
     credentials: provider,
     reresolve: new Set(targets.map((spec) => spec.name)),
   });

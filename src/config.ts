@@ -16,6 +16,12 @@ export interface Settings {
   callbackUrl: string | undefined;
 }
 
+/** The part of the settings that install takes as is. */
+export function installSettings(settings: Settings): Pick<Settings, 'concurrency' | 'retries' | 'networkTimeoutMs' | 'bitbucketUrl' | 'apiUrl' | 'cacheDir'> {
+  const { concurrency, retries, networkTimeoutMs, bitbucketUrl, apiUrl, cacheDir } = settings;
+  return { concurrency, retries, networkTimeoutMs, bitbucketUrl, apiUrl, cacheDir };
+}
+
 export interface SettingsFlags {
   concurrency?: number | undefined;
   retries?: number | undefined;
