@@ -35,15 +35,6 @@ export class ArchiveCache {
     return createReadStream(file, { highWaterMark: 256 * 1024 });
   }
 
-  async has(workspace: string, slug: string, commit: string): Promise<boolean> {
-    try {
-      return (await stat(this.file(workspace, slug, commit))).isFile();
-    } catch (error) {
-      if (hasErrnoCode(error, 'ENOENT')) return false;
-      throw error;
-    }
-  }
-
   async writer(workspace: string, slug: string, commit: string): Promise<CacheWriter> {
     const file = this.file(workspace, slug, commit);
     // One metadata call each: synchronous is cheaper than a thread-pool round trip.

@@ -37,7 +37,7 @@ export async function runInstall(args: InstallArgs, env: Env): Promise<number> {
   let failure: NpkgError | undefined;
   try {
     const settings = await loadSettings({ concurrency: args.concurrency, retries: args.retries, networkTimeout: args.networkTimeout }, env);
-    await reporter.start(0);
+    await reporter.start();
     const report = await install({
       cwd: args.cwd ?? process.cwd(),
       frozenLockfile: args.frozenLockfile ?? isCi(env),

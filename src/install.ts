@@ -30,6 +30,8 @@ export interface InstallReport {
 
 /** Progress and diagnostics; the library never writes to the terminal itself. */
 export interface InstallEvents {
+  /** How many modules the manifest names, once it is read. */
+  plan?(total: number): void;
   moduleStart?(name: string): void;
   bytes?(name: string, bytes: number, total: number | undefined): void;
   moduleDone?(result: ModuleResult): void;
@@ -63,6 +65,7 @@ export async function install(input: InstallOptions): Promise<InstallReport> {
   const options = { ...input };
   const events = options.events ?? {};
   const manifest = await loadManifest(options.cwd);
+  events.plan?.(manifest.modules.length);
   const lockFile = lockfilePath(manifest);
   const lockText = await readOptional(lockFile);
   const lock: Lock = lockText === undefined ? new Map() : parseLockfile(lockText, lockFile);

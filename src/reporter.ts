@@ -18,8 +18,7 @@ export class Reporter {
 
   constructor(private readonly options: ReporterOptions) {}
 
-  async start(total: number): Promise<void> {
-    this.total = total;
+  async start(): Promise<void> {
     if (!this.options.progress) return;
     const { default: ora } = await import('ora');
     this.spinner = ora({ stream: process.stderr, text: 'reading modules.json' }).start();
@@ -27,6 +26,10 @@ export class Reporter {
 
   events(): InstallEvents {
     return {
+      plan: (total) => {
+        this.total = total;
+        this.render();
+      },
       moduleStart: (name) => {
         this.active.set(name, 0);
         this.render();
