@@ -85,6 +85,7 @@ export interface RunningCli {
   /** Resolves with the first stderr line matching `pattern`. */
   waitForLine(pattern: RegExp): Promise<string>;
   write(text: string): void;
+  kill(signal: NodeJS.Signals): void;
   done: Promise<CliResult>;
 }
 
@@ -117,6 +118,7 @@ export function startCli(args: string[], options: { sandbox: Sandbox; emulator?:
       child.stdin.write(text);
       child.stdin.end();
     },
+    kill: (signal) => child.kill(signal),
     done,
   };
 }

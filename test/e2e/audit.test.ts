@@ -1,13 +1,10 @@
-import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../support/bitbucket-emulator.js';
 import { TEST_REPOS } from '../support/fixtures.js';
-import { independentHash1, makeSandbox, runCli, type CliResult } from '../helpers.js';
+import { independentHash1, makeSandbox, runCli, startCli, type CliResult } from '../helpers.js';
 
-const BIN = fileURLToPath(new URL('../../bin/npkg.js', import.meta.url));
 let emulator: Emulator | undefined;
 afterEach(async () => {
   await emulator?.close();
@@ -83,10 +80,7 @@ describe('a kill during extraction', () => {
     const oldIntegrity = JSON.parse(await readFile(path.join(sandbox.project, 'modules.lock.json'), 'utf8')).modules.utils.integrity as string;
     const { writeManifest } = await import('../helpers.js');
     await writeManifest(sandbox, { workspace: 'acme', modules: { utils: 'v1.4.0' } });
-    const child = spawn(process.execPath, [BIN, 'install'], {
-      cwd: sandbox.project,
-      env: { PATH: process.env.PATH ?? '', HOME: sandbox.dir, NPKG_CONFIG_DIR: sandbox.configDir, NPKG_CACHE_DIR: sandbox.cacheDir, BITBUCKET_URL: emulator.webUrl, BITBUCKET_API_URL: emulator.apiUrl, ...env },
-    });
+    const child = startCli(['install'], { sandbox, emulator, env });
     // Kill once the staging tree has its first file.
     for (;;) {
       const staging = (await readdir(path.join(sandbox.project, 'vendor'))).find((name) => name.startsWith('.npkg-staging-utils'));
@@ -94,7 +88,7 @@ describe('a kill during extraction', () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     child.kill('SIGKILL');
-    await new Promise((resolve) => child.on('close', resolve));
+    await child.done;
     // The kill may land before or after the swap: the folder is then the old tree, the new one,
     // or (between the two renames) absent; never a mix.
     const folder = path.join(sandbox.project, 'vendor', 'utils');

@@ -1,13 +1,10 @@
-import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Emulator } from '../support/bitbucket-emulator.js';
 import { TEST_REPOS } from '../support/fixtures.js';
-import { TEST_TOKEN, TOKEN_ENV, independentHash1, makeSandbox, parseJson, runCli, useEmulator } from '../helpers.js';
+import { TEST_TOKEN, TOKEN_ENV, independentHash1, makeSandbox, parseJson, runCli, startCli, useEmulator } from '../helpers.js';
 
-const BIN = fileURLToPath(new URL('../../bin/npkg.js', import.meta.url));
 let emulator: Emulator;
 useEmulator({ repos: TEST_REPOS, bearerTokens: [TEST_TOKEN] }, (started) => (emulator = started));
 
@@ -71,10 +68,7 @@ describe('a kill during the download', () => {
     const { writeManifest } = await import('../helpers.js');
     await writeManifest(sandbox, { workspace: 'acme', modules: { utils: 'v2.0.0', theme: { repo: 'design-team/theme', ref: 'main' } } });
     emulator.addFault({ server: 'web', path: /\/acme\/utils\/get\//, times: 1, kind: 'stall' });
-    const child = spawn(process.execPath, [BIN, 'install'], {
-      cwd: sandbox.project,
-      env: { PATH: process.env.PATH ?? '', HOME: sandbox.dir, NPKG_CONFIG_DIR: sandbox.configDir, NPKG_CACHE_DIR: sandbox.cacheDir, BITBUCKET_URL: emulator.webUrl, BITBUCKET_API_URL: emulator.apiUrl, ...TOKEN_ENV },
-    });
+    const child = startCli(['install'], { sandbox, emulator, env: TOKEN_ENV });
     // Wait until the stalled download has begun (the server has the request, the staging folder exists), then SIGKILL.
     emulator.clearRequests();
     for (;;) {
@@ -84,7 +78,7 @@ describe('a kill during the download', () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     child.kill('SIGKILL');
-    await new Promise((resolve) => child.on('close', resolve));
+    await child.done;
     // Wholly old: the old tree, the old lockfile.
     expect(await readFile(path.join(sandbox.project, 'vendor', 'utils', 'README.md'), 'utf8')).toBe('utils 1.4\n');
     expect(await readFile(path.join(sandbox.project, 'modules.lock.json'), 'utf8')).toBe(lockBefore);
@@ -119,5 +113,32 @@ describe('a kill between the two renames of a swap', () => {
     const lock = JSON.parse(await readFile(path.join(sandbox.project, 'modules.lock.json'), 'utf8'));
     expect(lock.modules.utils.integrity).toBe(await independentHash1(path.join(vendor, 'utils')));
     expect(JSON.parse(await readFile(stateFile, 'utf8')).modules.utils.next).toBeUndefined();
+  });
+});
+
+describe('configuration precedence', () => {
+  it('takes config.json, then the environment over it, then flags over both', async () => {
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.0.0' } });
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(sandbox.configDir, { recursive: true });
+    await writeFile(path.join(sandbox.configDir, 'config.json'), JSON.stringify({ bitbucketUrl: emulator.webUrl, apiUrl: emulator.apiUrl, concurrency: 1 }));
+    // No BITBUCKET_URL in the environment: config.json says where Bitbucket is.
+    expect((await runCli(['install'], { sandbox, env: TOKEN_ENV })).code).toBe(0);
+    // The environment wins over config.json.
+    const dead = 'http://127.0.0.1:9';
+    const overridden = await runCli(['install', '--force', '--retries', '0'], { sandbox, env: { ...TOKEN_ENV, BITBUCKET_API_URL: dead, BITBUCKET_URL: dead } });
+    expect(overridden.code).toBe(0); // the archive is cached: no request is needed
+    await writeFile(path.join(sandbox.project, 'modules.json'), JSON.stringify({ workspace: 'acme', modules: { utils: 'v1.4.0' } }));
+    const unreachable = await runCli(['install', '--retries', '0'], { sandbox, env: { ...TOKEN_ENV, BITBUCKET_API_URL: dead } });
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(/network error talking to 127\.0\.0\.1:9/);
+    // NPKG_NETWORK_TIMEOUT bounds a stall; the flag wins over it.
+    emulator.addFault({ server: 'api', path: /refs\/tags\/v1\.4\.0/, times: 1, kind: 'stall' });
+    const stalled = await runCli(['install', '--retries', '0'], { sandbox, env: { ...TOKEN_ENV, NPKG_NETWORK_TIMEOUT: '1' } });
+    expect(stalled.code).toBe(1);
+    expect(stalled.stderr).toMatch(/within the network timeout/);
+    const bad = await runCli(['install', '--network-timeout', '0'], { sandbox, env: { ...TOKEN_ENV, NPKG_NETWORK_TIMEOUT: '1' } });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--network-timeout must be a whole number/);
   });
 });
