@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { NpkgError, hasErrnoCode } from './errors.js';
@@ -9,6 +10,8 @@ export const PROJECT_LOCK_FILE = '.npkg.lock';
 interface LockOwner {
   pid: number;
   host: string;
+  /** When the owner started (Linux), to tell it from a later process given the same pid. */
+  started?: string;
 }
 
 export interface LockOptions {
@@ -34,7 +37,8 @@ export async function acquireLock(file: string, options: LockOptions): Promise<(
   for (;;) {
     try {
       const handle = await open(file, 'wx');
-      await handle.writeFile(JSON.stringify({ pid: process.pid, host: hostname() }));
+      const owner: LockOwner = { pid: process.pid, host: hostname(), started: processStart(process.pid) };
+      await handle.writeFile(JSON.stringify(owner));
       await handle.close();
       return () => rm(file, { force: true });
     } catch (error) {
@@ -60,7 +64,8 @@ export async function acquireLock(file: string, options: LockOptions): Promise<(
 async function readOwner(file: string): Promise<LockOwner | undefined> {
   try {
     const data = JSON.parse(await readFile(file, 'utf8')) as Partial<LockOwner>;
-    return typeof data.pid === 'number' && typeof data.host === 'string' ? { pid: data.pid, host: data.host } : undefined;
+    if (typeof data.pid !== 'number' || typeof data.host !== 'string') return undefined;
+    return { pid: data.pid, host: data.host, ...(typeof data.started === 'string' ? { started: data.started } : {}) };
   } catch (error) {
     // A lock file being written right now reads as empty: not stale, just young.
     if (hasErrnoCode(error, 'ENOENT') || error instanceof SyntaxError) return undefined;
@@ -68,14 +73,30 @@ async function readOwner(file: string): Promise<LockOwner | undefined> {
   }
 }
 
-/** Stale when its process is gone; only decidable for locks taken on this host. */
+/**
+ * Stale when its process is gone, or when its pid now belongs to a process
+ * that started at another time; only decidable for locks taken on this host.
+ */
 function isStale(owner: LockOwner): boolean {
   if (owner.host !== hostname()) return false;
   try {
     process.kill(owner.pid, 0);
-    return false;
   } catch (error) {
     return hasErrnoCode(error, 'ESRCH');
+  }
+  const started = processStart(owner.pid);
+  return owner.started !== undefined && started !== undefined && started !== owner.started;
+}
+
+/** A process's start time in clock ticks since boot, from /proc (Linux); undefined elsewhere. */
+function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 2, the command name, is in parentheses and may hold spaces: count the fields after it.
+    // The start time is field 22, the 20th after the name.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
 }
 

@@ -90,9 +90,14 @@ export interface RunningCli {
 }
 
 /** Starts the CLI and lets the test talk to it while it runs (a login, playing the browser). */
-export function startCli(args: string[], options: { sandbox: Sandbox; emulator?: Emulator; env?: Record<string, string> }): RunningCli {
+export function startCli(
+  args: string[],
+  options: { sandbox: Sandbox; emulator?: Emulator; env?: Record<string, string>; /** A command the CLI runs under, such as strace. */ under?: string[] },
+): RunningCli {
   const env = cliEnv(options);
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.sandbox.project, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const [command, ...commandArgs] = [...(options.under ?? []), process.execPath, BIN, ...args] as [string, ...string[]];
+  // Its own process group, so that a kill reaches the CLI and whatever it runs under.
+  const child = spawn(command, commandArgs, { cwd: options.sandbox.project, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   let stdout = '';
   let stderr = '';
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
@@ -118,7 +123,7 @@ export function startCli(args: string[], options: { sandbox: Sandbox; emulator?:
       child.stdin.write(text);
       child.stdin.end();
     },
-    kill: (signal) => child.kill(signal),
+    kill: (signal) => process.kill(-child.pid!, signal),
     done,
   };
 }

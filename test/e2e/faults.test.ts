@@ -67,3 +67,24 @@ describe('network faults', () => {
     expect(result.stderr).toMatch(/utils: no answer from 127\.0\.0\.1:\d+ within the network timeout/);
   });
 });
+
+describe('more network faults', () => {
+  it('honours Retry-After on a 429, and a 429 without it backs off and retries', async () => {
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.4.0' } });
+    emulator.clearRequests();
+    emulator.addFault({ server: 'api', path: /refs\/tags\/v1\.4\.0/, times: 1, kind: 'status', status: 429, retryAfter: '1' });
+    emulator.addFault({ server: 'web', path: /\/acme\/utils\/get\//, times: 1, kind: 'status', status: 429 });
+    const result = await runCli(['install', '--verbose'], { sandbox, emulator, env });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/429 .*retry 1 of 3 in 1 s/);
+    expect(emulator.requests.filter((request) => request.url.includes('/get/'))).toHaveLength(2);
+  });
+
+  it('reads a 200 HTML sign-in page instead of an archive as a refused credential (exit 4)', async () => {
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.0.0' } });
+    emulator.addFault({ server: 'web', path: /\/acme\/utils\/get\//, times: 1, kind: 'status', status: 200, contentType: 'text/html; charset=utf-8', body: '<html>Log in</html>' });
+    const result = await runCli(['install'], { sandbox, emulator, env });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/refused the credential from BITBUCKET_TOKEN for acme\/utils/);
+  });
+});
