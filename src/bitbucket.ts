@@ -1,5 +1,7 @@
 /** Pure helpers for Bitbucket Cloud: spec → URL, API JSON → values. No I/O here. */
 
+import { NpkgError } from './errors.js';
+
 const COMMIT = /^[0-9a-f]{40}$/;
 
 function repoBase(apiUrl: string, workspace: string, slug: string): string {
@@ -57,14 +59,20 @@ export interface RefPage {
   next?: string;
 }
 
+/** An API answer that is not what Bitbucket sends: never used, reported. */
+export function unexpectedAnswer(repo: string, what: string): NpkgError {
+  return new NpkgError('SERVER', `Bitbucket sent an unexpected answer for ${repo}: ${what}`);
+}
+
 /**
- * One page of a ref list. `next` is only followed when it stays on the API
- * host: our credential is sent with it.
+ * One page of a ref list. Entries without a string name, a 40-hex commit and
+ * a valid ref name are dropped. `next` is only followed when it stays on the
+ * API host: our credential is sent with it.
  */
-export function parseRefPage(json: unknown, apiUrl: string): RefPage {
+export function parseRefPage(json: unknown, apiUrl: string, repo: string): RefPage {
   const page = json as { values?: unknown; next?: unknown } | null;
   if (page === null || typeof page !== 'object' || !Array.isArray(page.values)) {
-    throw new Error('the API answered a ref list without "values"');
+    throw unexpectedAnswer(repo, 'a ref list without "values"');
   }
   const values: RefInfo[] = [];
   for (const value of page.values as unknown[]) {
@@ -74,7 +82,9 @@ export function parseRefPage(json: unknown, apiUrl: string): RefPage {
   }
   const result: RefPage = { values };
   if (typeof page.next === 'string') {
-    if (new URL(page.next).origin !== new URL(apiUrl).origin) throw new Error(`the API sent a "next" page on another host: ${new URL(page.next).origin}`);
+    if (!URL.canParse(page.next) || new URL(page.next).origin !== new URL(apiUrl).origin) {
+      throw unexpectedAnswer(repo, 'a "next" page that is not on the API host');
+    }
     result.next = page.next;
   }
   return result;

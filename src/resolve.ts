@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { branchUrl, commitHash, commitUrl, isRefName, parseRefPage, refListUrl, refTarget, tagUrl, type RefInfo } from './bitbucket.js';
+import { branchUrl, commitHash, commitUrl, isRefName, parseRefPage, refListUrl, refTarget, tagUrl, unexpectedAnswer, type RefInfo } from './bitbucket.js';
 import { NpkgError } from './errors.js';
 
 /** GET a JSON document; undefined when the server answers 404. */
@@ -41,8 +41,8 @@ export async function resolveRef(get: GetJson, apiUrl: string, target: RepoRef):
     if (branch !== undefined) return { commit: branch, resolved: `branch:${ref}` };
   }
   if (HASH.test(ref)) {
-    const hash = commitHash(await get(commitUrl(apiUrl, workspace, slug, ref.toLowerCase())));
-    if (hash !== undefined) return { commit: hash, resolved: 'commit' };
+    const json = await get(commitUrl(apiUrl, workspace, slug, ref.toLowerCase()));
+    if (json !== undefined) return { commit: valid(commitHash(json), target, 'a commit without a 40-hex "hash"'), resolved: 'commit' };
   }
   tags ??= await listTags(get, apiUrl, workspace, slug);
   const newest = newestTags(tags, 3);
@@ -55,11 +55,17 @@ export async function resolveRef(get: GetJson, apiUrl: string, target: RepoRef):
 async function lookupRef(get: GetJson, apiUrl: string, target: RepoRef, kind: 'tags' | 'branches'): Promise<string | undefined> {
   const { workspace, slug, ref } = target;
   if (!ref.includes('/')) {
-    return refTarget(await get(kind === 'tags' ? tagUrl(apiUrl, workspace, slug, ref) : branchUrl(apiUrl, workspace, slug, ref)));
+    const json = await get(kind === 'tags' ? tagUrl(apiUrl, workspace, slug, ref) : branchUrl(apiUrl, workspace, slug, ref));
+    return json === undefined ? undefined : valid(refTarget(json), target, `a ${kind === 'tags' ? 'tag' : 'branch'} without a 40-hex "target.hash"`);
   }
   const page = await get(refListUrl(apiUrl, workspace, slug, kind, ref));
   if (page === undefined) return undefined;
-  return parseRefPage(page, apiUrl).values.find((value) => value.name === ref)?.commit;
+  return parseRefPage(page, apiUrl, `${workspace}/${slug}`).values.find((value) => value.name === ref)?.commit;
+}
+
+function valid(commit: string | undefined, target: RepoRef, what: string): string {
+  if (commit === undefined) throw unexpectedAnswer(`${target.workspace}/${target.slug}`, what);
+  return commit;
 }
 
 /** Every tag of a repository, following `next` (never building page URLs). */
@@ -72,7 +78,7 @@ export async function listTags(get: GetJson, apiUrl: string, workspace: string, 
     if (json === undefined) {
       throw new NpkgError('REPO_NOT_FOUND', `repository ${workspace}/${slug} not found, or the credential in use cannot see it`);
     }
-    const page = parseRefPage(json, apiUrl);
+    const page = parseRefPage(json, apiUrl, `${workspace}/${slug}`);
     tags.push(...page.values);
     url = page.next;
   }

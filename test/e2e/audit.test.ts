@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../support/bitbucket-emulator.js';
 import { TEST_REPOS } from '../support/fixtures.js';
-import { makeSandbox, runCli, type CliResult } from '../helpers.js';
+import { makeSandbox, runCli, startCli, type CliResult } from '../helpers.js';
 
 let emulator: Emulator | undefined;
 afterEach(async () => {
@@ -23,40 +23,98 @@ async function filesOutsideStore(dir: string): Promise<string> {
 }
 
 describe('secrets audit', () => {
-  it('no token, password, client secret, access or refresh token appears in any output or file, with --verbose, in success and failure', async () => {
+  it('no token, password, client secret, access or refresh token appears in any output or file, for every command with --verbose, in success and failure', async () => {
     const marker = (name: string) => `SECRETMARK${name}0123456789`;
     const consumer = { key: 'audit-key', secret: marker('CLIENT'), callbackUrl: 'http://127.0.0.1', private: true };
-    emulator = await startEmulator({ repos: TEST_REPOS, bearerTokens: [marker('BEARER')], basicUsers: [{ username: 'me@example.com', password: marker('APITOKEN') }], oauth: { consumers: [consumer] } });
+    emulator = await startEmulator({
+      repos: TEST_REPOS,
+      bearerTokens: [marker('BEARER')],
+      basicUsers: [{ username: 'me@example.com', password: marker('APITOKEN') }],
+      oauth: { consumers: [consumer], tokenPrefix: marker('OAUTH') },
+    });
     const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.0.0' } });
-    const runs: CliResult[] = [];
-    const run = async (args: string[], env: Record<string, string>) => runs.push(await runCli([...args, '--verbose'], { sandbox, emulator, env: { NPKG_CREDENTIAL_STORE: 'file', ...env } }));
-    await run(['install'], { BITBUCKET_TOKEN: marker('BEARER') });
+    const runs: Array<CliResult & { command: string }> = [];
+    const options = (env: Record<string, string>) => ({ sandbox, emulator, env: { NPKG_CREDENTIAL_STORE: 'file', ...env } });
+    const run = async (args: string[], env: Record<string, string> = {}) => {
+      runs.push({ command: args.join(' '), ...(await runCli([...args, '--verbose'], options(env))) });
+    };
+    const bearer = { BITBUCKET_TOKEN: marker('BEARER') };
+    const clientEnv = { BITBUCKET_CLIENT_ID: consumer.key, BITBUCKET_CLIENT_SECRET: consumer.secret };
+    // Environment credentials.
+    await run(['install'], bearer);
     await run(['install', '--force'], { BITBUCKET_USERNAME: 'me@example.com', BITBUCKET_API_TOKEN: marker('APITOKEN') });
     await run(['outdated'], { BITBUCKET_TOKEN: marker('WRONGBEARER') });
+    await run(['add', 'design-team/theme@main'], { BITBUCKET_TOKEN: marker('WRONGBEARER') });
+    await run(['add', 'design-team/theme@main'], bearer);
+    await run(['list', '--verify']);
+    await run(['verify']);
+    await run(['cache', 'ls']);
+    await run(['remove', 'theme']);
     emulator.addFault({ path: /refs\/tags/, times: 4, kind: 'status', status: 500, body: 'boom' });
-    await run(['update', '--force'], { BITBUCKET_TOKEN: marker('BEARER') });
-    await run(['login', '--client-credentials'], { BITBUCKET_CLIENT_ID: consumer.key, BITBUCKET_CLIENT_SECRET: consumer.secret });
-    const stored = JSON.parse(await readFile(path.join(sandbox.configDir, 'credentials.json'), 'utf8'))[new URL(emulator.webUrl).host];
-    await run(['whoami'], {});
+    await run(['update', '--force'], bearer);
+    // A consumer's client credentials, then a browser login with its access and refresh tokens.
+    await run(['login', '--client-credentials'], clientEnv);
+    await run(['whoami']);
+    await run(['logout']);
+    const login = startCli(['login', '--no-browser', '--callback-url', 'http://127.0.0.1:0/callback', '--verbose'], options(clientEnv));
+    await fetch((await login.waitForLine(/\/site\/oauth2\/authorize\?/)).trim());
+    runs.push({ command: 'login', ...(await login.done) });
     emulator.oauth!.expireAll();
-    await run(['install', '--force'], {});
-    await run(['outdated'], {});
-    await run(['logout'], {});
-    await run(['whoami'], {});
-    expect(runs.map((result) => result.code)).toEqual([0, 0, 4, 1, 0, 0, 0, 0, 0, 4]);
-    const secrets = [marker('BEARER'), marker('APITOKEN'), marker('WRONGBEARER'), consumer.secret, stored.accessToken as string];
+    await run(['install', '--force']);
+    await run(['outdated']);
+    await run(['whoami', '--json']);
+    emulator.oauth!.revokeRefreshTokens();
+    emulator.oauth!.expireAll();
+    await run(['outdated']);
+    await run(['whoami']);
+    expect(runs.map((result) => `${result.command} → ${result.code}`)).toEqual([
+      'install → 0',
+      'install --force → 0',
+      'outdated → 4',
+      'add design-team/theme@main → 4',
+      'add design-team/theme@main → 0',
+      'list --verify → 0',
+      'verify → 0',
+      'cache ls → 0',
+      'remove theme → 0',
+      'update --force → 1',
+      'login --client-credentials → 0',
+      'whoami → 0',
+      'logout → 0',
+      'login → 0',
+      'install --force → 0',
+      'outdated → 0',
+      'whoami --json → 0',
+      'outdated → 4',
+      'whoami → 4',
+    ]);
+    // Every kind of secret was in play, and none of them shows anywhere.
+    expect(emulator.requests.some((request) => request.headers.authorization === `Bearer ${marker('BEARER')}`)).toBe(true);
+    expect(emulator.requests.some((request) => String(request.headers.authorization).startsWith(`Bearer ${marker('OAUTH')}`))).toBe(true);
     const outputs = runs.map((result) => result.stdout + result.stderr).join('\n');
-    const files = await filesOutsideStore(sandbox.dir);
-    for (const secret of secrets) {
-      expect(outputs).not.toContain(secret);
-      expect(files).not.toContain(secret);
-    }
     expect(outputs).not.toContain('SECRETMARK');
-    expect(files).not.toContain('SECRETMARK');
+    expect(await filesOutsideStore(sandbox.dir)).not.toContain('SECRETMARK');
   });
 });
 
 describe('server input', () => {
+  it('refuses an API answer of the wrong shape with a clear error, writing nothing', async () => {
+    emulator = await startEmulator({ repos: TEST_REPOS, bearerTokens: ['token-0123456789abcdef'] });
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.4.0' } });
+    const json = (body: unknown) => ({ kind: 'status', status: 200, contentType: 'application/json', body: JSON.stringify(body) }) as const;
+    emulator.addFault({ server: 'api', path: /refs\/tags\/v1\.4\.0/, times: 1, ...json({ name: 'v1.4.0', target: { hash: '../../../../etc/passwd' } }) });
+    emulator.addFault({ server: 'api', path: /refs\/tags\/v1\.4\.0/, times: 1, kind: 'status', status: 200, contentType: 'application/json', body: '{"name": "v1.4' });
+    const env = { BITBUCKET_TOKEN: 'token-0123456789abcdef' };
+    const badHash = await runCli(['install'], { sandbox, emulator, env });
+    expect(badHash.code).toBe(1);
+    expect(badHash.stderr).toBe('npkg: utils: Bitbucket sent an unexpected answer for acme/utils: a tag without a 40-hex "target.hash"\n');
+    const badJson = await runCli(['install', '--retries', '0'], { sandbox, emulator, env });
+    expect(badJson.code).toBe(1);
+    expect(badJson.stderr).toMatch(/^npkg: utils: the API answered \S+refs\/tags\/v1\.4\.0 with invalid JSON$/m);
+    expect(await readdir(sandbox.project)).not.toContain('modules.lock.json');
+    expect(emulator.requests.some((request) => request.url.includes('/get/') || request.url.includes('etc'))).toBe(false);
+  });
+
   it('tag names that are not git ref names never reach a path, a URL or the lockfile', async () => {
     emulator = await startEmulator({ repos: TEST_REPOS, bearerTokens: ['token-0123456789abcdef'] });
     const utils = emulator.repos.get('acme/utils')!;

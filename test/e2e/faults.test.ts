@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Emulator } from '../support/bitbucket-emulator.js';
@@ -32,10 +32,10 @@ describe('network faults', () => {
     expect(emulator.requests.filter((request) => request.url.includes('refs/tags/v1.4.0'))).toHaveLength(2);
   });
 
-  it('restarts a download cut in the middle from scratch, leaving no partial file', async () => {
+  it.each(['truncate', 'reset'] as const)('restarts a download cut in the middle (%s) from scratch, leaving no partial file', async (kind) => {
     const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.4.0' } });
     emulator.clearRequests();
-    emulator.addFault({ server: 'web', path: /\/acme\/utils\/get\//, times: 1, kind: 'truncate' });
+    emulator.addFault({ server: 'web', path: /\/acme\/utils\/get\//, times: 1, kind });
     const result = await runCli(['install'], { sandbox, emulator, env });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -86,5 +86,54 @@ describe('more network faults', () => {
     const result = await runCli(['install'], { sandbox, emulator, env });
     expect(result.code).toBe(4);
     expect(result.stderr).toMatch(/refused the credential from BITBUCKET_TOKEN for acme\/utils/);
+  });
+});
+
+describe('slow, strange and mixed answers', () => {
+  it('lets a slow but steady download finish: the network timeout bounds silence, not length', async () => {
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.4.0' } });
+    const { size } = await stat(await emulator.archiveFile('acme/utils', emulator.repos.get('acme/utils')!.tags.get('v1.4.0')!));
+    // Three times longer than the timeout, with bytes arriving all along.
+    emulator.addFault({ server: 'web', path: /\/acme\/utils\/get\//, times: 1, kind: 'drip', bytesPerSecond: Math.ceil(size / 3) });
+    emulator.clearRequests();
+    const result = await runCli(['install', '--retries', '0', '--network-timeout', '1'], { sandbox, emulator, env });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(archiveRequests()).toHaveLength(1);
+  });
+
+  it('reads a body that is not gzip as a bad archive, retried, then a clear error', async () => {
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.4.0' } });
+    emulator.addFault({ server: 'web', path: /\/acme\/utils\/get\//, times: 2, kind: 'status', status: 200, contentType: 'application/x-gzip', body: 'this is not a tarball' });
+    emulator.clearRequests();
+    const result = await runCli(['install', '--retries', '1'], { sandbox, emulator, env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^npkg: utils: the archive of acme\/utils@[0-9a-f]{12} is not a valid \.tar\.gz \(.+\)$/m);
+    expect(result.stderr).not.toMatch(/TAR_|tar:|unexpected error/i);
+    expect(archiveRequests()).toHaveLength(2);
+    expect(await leftovers(sandbox.project)).toEqual([]);
+    expect(await leftovers(sandbox.cacheDir)).toEqual([]);
+  });
+
+  it('finishes the other modules, lists every failure, and exits 4 when one failure is a credential', async () => {
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.4.0', theme: { repo: 'design-team/theme', ref: 'main' }, icons: { repo: 'acme/icon-set', ref: 'v3.1.0' } } });
+    emulator.addFault({ server: 'web', path: /\/design-team\/theme\/get\//, times: 1, kind: 'status', status: 502 });
+    emulator.addFault({ server: 'web', path: /\/acme\/icon-set\/get\//, times: 1, kind: 'signin' });
+    const result = await runCli(['install', '--retries', '0', '--json'], { sandbox, emulator, env });
+    expect(result.code).toBe(4);
+    const report = parseJson<{ modules: Array<{ name: string; action: string; error?: { code: string } }> }>(result.stdout);
+    expect(Object.fromEntries(report.modules.map((module) => [module.name, module.error?.code ?? module.action]))).toEqual({
+      utils: 'downloaded',
+      theme: 'SERVER',
+      icons: 'CREDENTIAL_REFUSED',
+    });
+    expect(result.stderr).toMatch(/^npkg: theme: Bitbucket answered 502 for design-team\/theme$/m);
+    expect(result.stderr).toMatch(/^npkg: icons: .*refused the credential from BITBUCKET_TOKEN for acme\/icon-set/m);
+    expect(await readFile(path.join(sandbox.project, 'vendor', 'utils', 'README.md'), 'utf8')).toBe('utils 1.4\n');
+    // Without the credential failure, the same run exits 1.
+    emulator.addFault({ server: 'web', path: /\/design-team\/theme\/get\//, times: 1, kind: 'status', status: 502 });
+    const second = await runCli(['install', '--retries', '0'], { sandbox, emulator, env });
+    expect(second.code).toBe(1);
+    expect(await readFile(path.join(sandbox.project, 'vendor', 'icons', 'dist', 'icon.svg'), 'utf8')).toBe('<svg/>\n');
   });
 });

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../support/bitbucket-emulator.js';
+import { startEmulator, type Emulator } from '../support/bitbucket-emulator.js';
 import { TEST_REPOS } from '../support/fixtures.js';
 import { TEST_TOKEN, TOKEN_ENV, independentHash1, makeSandbox, runCli, startCli, writeManifest, type RunningCli, type Sandbox } from '../helpers.js';
 
@@ -12,8 +12,8 @@ afterEach(async () => {
   emulator = undefined;
 });
 
-async function installedUtils(options: Omit<EmulatorOptions, 'repos'> = {}): Promise<{ emulator: Emulator; sandbox: Sandbox; vendor: string; lockBefore: string }> {
-  emulator = await startEmulator({ repos: TEST_REPOS, bearerTokens: [TEST_TOKEN], ...options });
+async function installedUtils(): Promise<{ emulator: Emulator; sandbox: Sandbox; vendor: string; lockBefore: string }> {
+  emulator = await startEmulator({ repos: TEST_REPOS, bearerTokens: [TEST_TOKEN] });
   const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.0.0' } });
   expect((await runCli(['install'], { sandbox, emulator, env: TOKEN_ENV })).code).toBe(0);
   const lockBefore = await readFile(path.join(sandbox.project, 'modules.lock.json'), 'utf8');
@@ -68,8 +68,9 @@ describe('a kill during the download', () => {
 
 describe('a kill during extraction', () => {
   it('leaves the module wholly old or wholly new (by h1), and the next install converges', async () => {
-    // One byte in 4 ms: the archive arrives, and is extracted, slowly enough to kill it in the middle.
-    const { sandbox, vendor, lockBefore } = await installedUtils({ bytesPerSecond: 250 });
+    const { emulator, sandbox, vendor, lockBefore } = await installedUtils();
+    // 25 bytes every 100 ms: the archive arrives, and is extracted, slowly enough to kill it in the middle.
+    emulator.addFault({ server: 'web', path: /\/acme\/utils\/get\//, times: 1, kind: 'drip', bytesPerSecond: 250 });
     const child = startCli(['install'], { sandbox, emulator, env: TOKEN_ENV });
     // Kill once the staging tree has its first file.
     await until(child, async () => {

@@ -57,8 +57,18 @@ interface FaultBase {
 
 export type Fault =
   | (FaultBase & { kind: 'status'; status: number; retryAfter?: string; body?: string; contentType?: string })
+  /** A 302 to the sign-in page, as Bitbucket answers an archive request it does not accept. */
+  | (FaultBase & { kind: 'signin' })
+  /** Half the archive, then the connection closes cleanly: a body shorter than its Content-Length. */
   | (FaultBase & { kind: 'truncate' })
+  /** Half the archive, then a TCP reset. */
+  | (FaultBase & { kind: 'reset' })
+  /** The archive at this many bytes per second. */
+  | (FaultBase & { kind: 'drip'; bytesPerSecond: number })
+  /** Headers, then silence. */
   | (FaultBase & { kind: 'stall' });
+
+type BodyFault = Extract<Fault, { kind: 'truncate' | 'reset' | 'drip' }>;
 
 export interface Emulator {
   /** Present when `oauth` was given. */
@@ -130,14 +140,17 @@ export async function startEmulator(input: EmulatorOptions): Promise<Emulator> {
           response.end(fault.body ?? 'injected fault');
           return;
         }
+        if (fault?.kind === 'signin') {
+          response.writeHead(302, { location: `${urls.web}/account/signin/?next=${encodeURIComponent(request.url ?? '/')}` });
+          response.end();
+          return;
+        }
         if (fault?.kind === 'stall') {
           response.writeHead(200, { 'content-type': 'application/octet-stream' });
           response.flushHeaders();
           return;
         }
-        if (fault?.kind === 'truncate') {
-          truncateNext.add(response);
-        }
+        if (fault?.kind === 'truncate' || fault?.kind === 'reset' || fault?.kind === 'drip') bodyFaults.set(response, fault);
         await handler(request, response);
       };
       run().catch((error: unknown) => {
@@ -145,16 +158,18 @@ export async function startEmulator(input: EmulatorOptions): Promise<Emulator> {
         response.end(`emulator error: ${error instanceof Error ? error.message : String(error)}`);
       });
     });
-  const truncateNext = new WeakSet<ServerResponse>();
+  /** Faults that change how an archive's body is sent, for the response they were drawn for. */
+  const bodyFaults = new WeakMap<ServerResponse, BodyFault>();
 
   const sendArchive = async (response: ServerResponse, repoName: string, commit: string) => {
     const file = await archiveFile(repoName, commit);
     const size = (await stat(file)).size;
     response.writeHead(200, { 'content-type': 'application/x-gzip', 'content-length': String(size) });
-    if (truncateNext.has(response)) {
-      // Half the body, then a dead connection.
+    const fault = bodyFaults.get(response);
+    if (fault?.kind === 'truncate' || fault?.kind === 'reset') {
+      const socket = response.socket!;
       createReadStream(file, { start: 0, end: Math.max(0, Math.floor(size / 2) - 1) })
-        .on('end', () => response.socket?.destroy())
+        .on('end', () => (fault.kind === 'reset' ? socket.resetAndDestroy() : socket.end()))
         .pipe(response, { end: false });
       return;
     }
@@ -167,7 +182,8 @@ export async function startEmulator(input: EmulatorOptions): Promise<Emulator> {
     } else {
       body = createReadStream(file, { highWaterMark: 256 * 1024 });
     }
-    if (options.bytesPerSecond) body.pipe(throttle(options.bytesPerSecond)).pipe(response);
+    const rate = fault?.kind === 'drip' ? fault.bytesPerSecond : options.bytesPerSecond;
+    if (rate) body.pipe(throttle(rate)).pipe(response);
     else body.pipe(response);
   };
 
@@ -270,15 +286,21 @@ export async function startEmulator(input: EmulatorOptions): Promise<Emulator> {
   };
 }
 
-/** Passes bytes on no faster than `rate` per second. */
+/** Passes bytes on no faster than `rate` per second, in slices of a tenth of a second or less. */
 function throttle(rate: number): Transform {
+  const slice = Math.max(1, Math.floor(rate / 10));
   const started = Date.now();
   let sent = 0;
   return new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      sent += chunk.length;
-      const due = started + (sent / rate) * 1000;
-      setTimeout(() => done(null, chunk), Math.max(0, due - Date.now()));
+    async transform(chunk: Buffer, _encoding, done) {
+      for (let offset = 0; offset < chunk.length; offset += slice) {
+        const piece = chunk.subarray(offset, offset + slice);
+        sent += piece.length;
+        const due = started + (sent / rate) * 1000;
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
+        this.push(piece);
+      }
+      done();
     },
   });
 }

@@ -21,6 +21,8 @@ export interface OAuthOptions {
   scopeField?: 'scopes' | 'scope';
   /** Refresh tokens of this length (rotated ones exceed 2,500 characters). */
   refreshTokenLength?: number;
+  /** Starts every access and refresh token (a marker that a secrets audit looks for). */
+  tokenPrefix?: string;
 }
 
 interface Grant {
@@ -147,13 +149,14 @@ export class OAuthServer {
 
   private issue(response: ServerResponse, consumer: OAuthConsumer, withRefresh: boolean): void {
     const lifetime = this.options.tokenLifetimeSeconds ?? 7200;
-    const accessToken = randomBytes(24).toString('base64url');
+    const prefix = this.options.tokenPrefix ?? '';
+    const accessToken = `${prefix}${randomBytes(24).toString('base64url')}`;
     this.access.set(accessToken, { expiresAt: Date.now() + lifetime * 1000, consumer });
     const body: Record<string, unknown> = { access_token: accessToken, expires_in: lifetime, token_type: 'bearer' };
     body[this.options.scopeField ?? 'scopes'] = 'repository account';
     if (withRefresh) {
       const length = this.options.refreshTokenLength ?? 40;
-      const refreshToken = randomBytes(Math.ceil(length / 2)).toString('hex').slice(0, length);
+      const refreshToken = `${prefix}${randomBytes(Math.ceil(length / 2)).toString('hex')}`.slice(0, length);
       this.refresh.set(refreshToken, { consumer, diesAt: Number.POSITIVE_INFINITY });
       body.refresh_token = refreshToken;
     }

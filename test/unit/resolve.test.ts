@@ -60,7 +60,8 @@ describe('URLs', () => {
     expect(url.searchParams.get('q')).toBe('name="feature/x"');
   });
   it('refuses a next page on another host', () => {
-    expect(() => parseRefPage({ values: [], next: 'https://evil.example/2.0/x' }, 'https://api.bitbucket.org')).toThrow(/another host/);
+    expect(() => parseRefPage({ values: [], next: 'https://evil.example/2.0/x' }, 'https://api.bitbucket.org', 'acme/utils')).toThrow(/not on the API host/);
+    expect(() => parseRefPage({ values: [], next: 'not a url' }, 'https://api.bitbucket.org', 'acme/utils')).toThrow(/not on the API host/);
   });
 });
 
@@ -102,6 +103,27 @@ describe('resolveRef', () => {
       '/refs/branches?pagelen=100&sort=-target.date&q=name%3D%22feature%2Fx%22': { values: [{ name: 'feature/x', target: { hash: hash('9') } }] },
     });
     expect(await resolveRef(get, api, { workspace: 'acme', slug: 'utils', ref: 'feature/x' })).toEqual({ commit: hash('9'), resolved: 'branch:feature/x' });
+  });
+
+  it.each([
+    ['a tag whose hash is not 40 hex', { '/refs/tags/v1.4.0': { target: { hash: '../../etc' } } }, 'v1.4.0', /a tag without a 40-hex "target.hash"/],
+    ['a tag with no target', { '/refs/tags/v1.4.0': { name: 'v1.4.0' } }, 'v1.4.0', /a tag without/],
+    ['a commit whose hash is a number', { '/refs/tags?pagelen=100&sort=-target.date': { values: [] }, '/commit/1234567': { hash: 1234567 } }, '1234567', /a commit without/],
+    ['a tag list without values', { '/refs/tags?pagelen=100&sort=-target.date': { page: 1 } }, '^1.0.0', /a ref list without "values"/],
+  ])('refuses %s with a clear error', async (_what, routes, ref, message) => {
+    const { get } = fakeApi(routes);
+    const failure = resolveRef(get, api, { workspace: 'acme', slug: 'utils', ref });
+    await expect(failure).rejects.toThrow(message);
+    await expect(failure).rejects.toMatchObject({ code: 'SERVER', message: expect.stringMatching(/^Bitbucket sent an unexpected answer for acme\/utils: /) });
+  });
+
+  it('drops list entries whose name or hash is not valid', () => {
+    const page = parseRefPage(
+      { values: [{ name: 'v1.0.0', target: { hash: hash('1') } }, { name: 42, target: { hash: hash('2') } }, { name: 'v2.0.0', target: { hash: 'zz' } }, { name: '../v3.0.0', target: { hash: hash('3') } }, null] },
+      api,
+      'acme/utils',
+    );
+    expect(page.values).toEqual([{ name: 'v1.0.0', commit: hash('1') }]);
   });
 
   it('names the newest tags when nothing matches', async () => {
