@@ -80,5 +80,12 @@ describe('integrity', () => {
     expect(await readFile(path.join(sandbox.project, 'vendor', 'utils', 'README.md'), 'utf8')).toBe('my local edit\n');
     expect((await runCli(['install', '--force'], { sandbox, emulator, env })).code).toBe(0);
     expect(await readFile(path.join(sandbox.project, 'vendor', 'utils', 'README.md'), 'utf8')).toBe('utils 1.4\n');
+    // With nothing changed, a plain install leaves an edit alone (it checks that folders exist);
+    // --force puts the locked tree back.
+    await writeFile(path.join(sandbox.project, 'vendor', 'utils', 'README.md'), 'edited again\n');
+    expect((await runCli(['install'], { sandbox, emulator, env })).code).toBe(0);
+    expect(await readFile(path.join(sandbox.project, 'vendor', 'utils', 'README.md'), 'utf8')).toBe('edited again\n');
+    expect((await runCli(['install', '--force'], { sandbox, emulator, env })).code).toBe(0);
+    expect(await readFile(path.join(sandbox.project, 'vendor', 'utils', 'README.md'), 'utf8')).toBe('utils 1.4\n');
   });
 });
