@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { request as httpRequest } from 'node:http';
+import { proxyRouteFor, type ProxyRoute } from './proxy.js';
 
 export interface HttpResponse {
   statusCode: number;
@@ -21,6 +22,9 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /** An error of the connection itself (refused, reset, timed out), as opposed to an HTTP answer. */
 export class ConnectionError extends Error {
+  /** The proxy the connection went through, if any (host:port). */
+  proxy?: string;
+
   constructor(
     message: string,
     readonly code: string,
@@ -43,7 +47,7 @@ export async function get(url: string, options: RequestOptions): Promise<HttpRes
     const headers = { ...options.headers };
     if (current.origin !== origin) delete headers.authorization;
     const request = current.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
-    const response = await send(request, current, headers, options.timeoutMs);
+    const response = await send(request, current, headers, options.timeoutMs, await proxyRouteFor(current));
     const location = response.headers.location;
     if (!REDIRECTS.has(response.statusCode ?? 0) || location === undefined) {
       return { statusCode: response.statusCode ?? 0, headers: response.headers, url: current.toString(), body: response };
@@ -56,28 +60,29 @@ export async function get(url: string, options: RequestOptions): Promise<HttpRes
   }
 }
 
-function send(open: typeof httpRequest, url: URL, headers: Record<string, string>, timeoutMs: number): Promise<IncomingMessage> {
+function send(open: typeof httpRequest, url: URL, headers: Record<string, string>, timeoutMs: number, proxy: ProxyRoute | undefined): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const request = open(url, { method: 'GET', headers });
+    const request = open(url, { method: 'GET', headers, ...(proxy === undefined ? {} : { agent: proxy.agent }) });
     // An idle socket (no connection, no headers, or no body data for timeoutMs) ends in ETIMEDOUT.
     request.setTimeout(timeoutMs, () => request.destroy(new ConnectionError(`timeout after ${timeoutMs} ms`, 'ETIMEDOUT')));
-    request.on('error', (error: NodeJS.ErrnoException) => reject(asConnectionError(error)));
+    request.on('error', (error: NodeJS.ErrnoException) => reject(asConnectionError(error, proxy)));
     request.on('response', (response) => {
       // Errors after the headers (reset, stall) surface on the body stream: its reader sees them
       // as an 'error' event or, if they came before it started reading, as `body.errored`.
       // This listener only keeps such an early error from crashing the process meanwhile.
       response.on('error', () => undefined);
       request.removeAllListeners('error');
-      request.on('error', (error: NodeJS.ErrnoException) => response.destroy(asConnectionError(error)));
+      request.on('error', (error: NodeJS.ErrnoException) => response.destroy(asConnectionError(error, proxy)));
       resolve(response);
     });
     request.end();
   });
 }
 
-function asConnectionError(error: NodeJS.ErrnoException): ConnectionError {
-  if (error instanceof ConnectionError) return error;
-  return new ConnectionError(error.message, error.code ?? 'ECONNECTION', { cause: error });
+function asConnectionError(error: NodeJS.ErrnoException, proxy: ProxyRoute | undefined): ConnectionError {
+  const connection = error instanceof ConnectionError ? error : new ConnectionError(error.message, error.code ?? 'ECONNECTION', { cause: error });
+  if (proxy !== undefined) connection.proxy = proxy.host;
+  return connection;
 }
 
 /** Reads a body as text, up to `limit` bytes (API answers are small; a huge one is an error). */

@@ -149,7 +149,8 @@ function refused(credential: Credential, label: string, detail: string[]): NpkgE
 export function networkError(error: unknown, url: string): NpkgError {
   if (error instanceof NpkgError) return error;
   const code = error instanceof ConnectionError ? error.code : String((error as { code?: unknown } | null)?.code ?? '');
-  const host = new URL(url).host;
+  const proxy = error instanceof ConnectionError && error.proxy !== undefined ? ` through the proxy ${error.proxy}` : '';
+  const host = `${new URL(url).host}${proxy}`;
   const message =
     code === 'ETIMEDOUT'
       ? `no answer from ${host} within the network timeout (--network-timeout)`

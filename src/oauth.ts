@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import type { StoredCredential } from './credential-store.js';
 import { NpkgError } from './errors.js';
+import { proxiedFetch } from './proxy.js';
 
 /** The consumer of a Bitbucket workspace ("OAuth consumers" in its settings). */
 export interface Consumer {
@@ -18,10 +19,11 @@ function authorizationServer(bitbucketUrl: string): oauth.AuthorizationServer {
   };
 }
 
-/** Plain http is allowed for loopback hosts only (the emulator, a local proxy), never elsewhere. */
-function requestOptions(bitbucketUrl: string): { [oauth.allowInsecureRequests]?: boolean } {
+/** Requests go through the environment's proxy; plain http is allowed for loopback hosts only (the emulator), never elsewhere. */
+function requestOptions(bitbucketUrl: string): { [oauth.allowInsecureRequests]?: boolean; [oauth.customFetch]: typeof proxiedFetch } {
   const host = new URL(bitbucketUrl).hostname;
-  return host === '127.0.0.1' || host === 'localhost' || host === '[::1]' ? { [oauth.allowInsecureRequests]: true } : {};
+  const loopback = host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
+  return { [oauth.customFetch]: proxiedFetch, ...(loopback ? { [oauth.allowInsecureRequests]: true } : {}) };
 }
 
 export interface AuthorizationRequest {

@@ -3,6 +3,7 @@ import OAuth from 'oauth-1.0a';
 import type { StoredCredential } from './credential-store.js';
 import { NpkgError } from './errors.js';
 import type { Consumer } from './oauth.js';
+import { proxiedFetch } from './proxy.js';
 
 /**
  * Legacy OAuth 1.0a, as in Bitbucket's older examples (HMAC-SHA1 only).
@@ -23,7 +24,7 @@ function endpoint(bitbucketUrl: string, name: 'request_token' | 'authenticate' |
 /** A signed form POST to an OAuth 1.0a endpoint; the answer is form-encoded too. */
 async function signedPost(url: string, consumer: Consumer, form: Record<string, string>, token?: { key: string; secret: string }): Promise<URLSearchParams> {
   const authorization = signer(consumer).authorize({ url, method: 'POST', data: form }, token);
-  const response = await fetch(url, {
+  const response = await proxiedFetch(url, {
     method: 'POST',
     headers: { ...signer(consumer).toHeader(authorization), 'content-type': 'application/x-www-form-urlencoded' },
     // oauth_* parameters travel in the header (the library puts them there): sending them in the
