@@ -62,13 +62,12 @@ export async function runAdd(args: AddArgs, env: Env): Promise<number> {
       await resolve.resolveRef(get, settings.apiUrl, { workspace: addition.workspace, slug: addition.slug, ref: addition.ref });
     }
   }
-  await editManifestFile(manifest.file, (data) => {
-    const modules = (data.modules ??= {}) as Record<string, unknown>;
-    for (const addition of additions) {
+  await editManifestFile(manifest.file, (data) =>
+    additions.map((addition) => {
       const plain = addition.workspace === data.workspace && addition.slug === addition.name;
-      modules[addition.name] = plain ? addition.ref : { repo: `${addition.workspace}/${addition.slug}`, ref: addition.ref };
-    }
-  });
+      return { path: ['modules', addition.name], value: plain ? addition.ref : { repo: `${addition.workspace}/${addition.slug}`, ref: addition.ref } };
+    }),
+  );
   if (!args.quiet && !args.json) process.stderr.write(`npkg: added ${additions.map((addition) => `${addition.name}@${addition.ref}`).join(', ')}\n`);
   return runInstall({ cwd: manifest.root, json: args.json, verbose: args.verbose, quiet: args.quiet, progress: args.progress, frozenLockfile: false, offline: false, force: false }, env);
 }

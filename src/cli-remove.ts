@@ -22,10 +22,7 @@ export async function runRemove(args: { cwd?: string | undefined; names: string[
       if (hasErrnoCode(error, 'ENOENT')) return undefined;
       throw error;
     });
-    await editManifestFile(manifest.file, (data) => {
-      const modules = data.modules as Record<string, unknown>;
-      for (const name of args.names) delete modules[name];
-    });
+    await editManifestFile(manifest.file, () => args.names.map((name) => ({ path: ['modules', name], value: undefined })));
     if (lockText !== undefined) {
       const lock = parseLockfile(lockText, lockFile);
       for (const name of args.names) lock.delete(name);

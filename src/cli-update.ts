@@ -45,13 +45,12 @@ export async function runUpdate(args: UpdateArgs, env: Env): Promise<number> {
   if (args.latest) {
     const rewrites = await newestRefs(targets, before, settings, provider);
     if (rewrites.size > 0) {
-      await editManifestFile(manifest.file, (data) => {
-        const modules = data.modules as Record<string, unknown>;
-        for (const [name, ref] of rewrites) {
-          const entry = modules[name];
-          modules[name] = typeof entry === 'string' ? ref : { ...(entry as Record<string, unknown>), ref };
-        }
-      });
+      await editManifestFile(manifest.file, (data) =>
+        [...rewrites].map(([name, ref]) => {
+          const entry = (data.modules as Record<string, unknown>)[name];
+          return { path: typeof entry === 'string' ? ['modules', name] : ['modules', name, 'ref'], value: ref };
+        }),
+      );
       manifest = await loadManifest(manifest.root);
     }
   }

@@ -1,4 +1,5 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { open, rename, rm } from 'node:fs/promises';
 import { NpkgError, type ErrorCode } from './errors.js';
 
@@ -11,18 +12,30 @@ export function tempSuffix(): string {
   return `${process.pid.toString(36)}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** JSON.parse, but a syntax error names the file with line and column. */
+/** JSON.parse, but a syntax error names the file with line and column, on one line. */
 export function parseJsonWithPosition(text: string, file: string, code: ErrorCode): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const match = /at position (\d+)/.exec(message);
-    const offset = match ? Number(match[1]) : text.length;
+    const { offset, reason } = locateSyntaxError(text) ?? { offset: text.length, reason: 'not valid JSON' };
     const { line, column } = lineAndColumn(text, offset);
-    const reason = message.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '');
-    throw new NpkgError(code, `${file}:${line}:${column}: invalid JSON: ${reason}`);
+    throw new NpkgError(code, `${file}:${line}:${column}: invalid JSON: ${reason}`, { cause: error });
   }
+}
+
+/**
+ * Where JSON text first goes wrong, by jsonc-parser in strict mode (Node's
+ * own message often has no position). Loaded only when a file is broken.
+ */
+function locateSyntaxError(text: string): { offset: number; reason: string } | undefined {
+  const jsonc = createRequire(import.meta.url)('jsonc-parser') as typeof import('jsonc-parser');
+  const errors: import('jsonc-parser').ParseError[] = [];
+  jsonc.parse(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (first === undefined) return undefined;
+  const words = jsonc.printParseErrorCode(first.error).replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  const token = text.slice(first.offset, first.offset + Math.min(first.length, 30));
+  return { offset: first.offset, reason: token.trim() === '' ? words : `${words} at ${JSON.stringify(token)}` };
 }
 
 /** 1-based line and column of a character offset. */

@@ -1,29 +1,57 @@
 import { readFile } from 'node:fs/promises';
+import { applyEdits, findNodeAtLocation, modify, parseTree, type FormattingOptions, type JSONPath, type Node } from 'jsonc-parser';
 import { writeFileAtomic } from './json-file.js';
 
-/** The layout of a JSON file as its author wrote it: indentation and final newline. */
-export interface JsonLayout {
-  indent: string | number;
-  finalNewline: boolean;
+/** Sets the value at `path` (inserting keys at the end of their object), or removes it when `value` is undefined. */
+export interface JsonEdit {
+  path: JSONPath;
+  value: unknown;
 }
 
-/** Reads the indentation (tab, 2 or 4 spaces, ...) from the first indented line. */
-export function detectLayout(text: string): JsonLayout {
+/** The formatting of new text, read from the file: tab or n spaces, and its line ends. */
+export function detectFormatting(text: string): FormattingOptions {
   const indent = /^[ \t]+(?=\S)/m.exec(text)?.[0] ?? '  ';
-  return { indent: indent.startsWith('\t') ? '\t' : indent.length, finalNewline: text.endsWith('\n') };
-}
-
-export function formatWithLayout(value: unknown, layout: JsonLayout): string {
-  return `${JSON.stringify(value, null, layout.indent)}${layout.finalNewline ? '\n' : ''}`;
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  return indent.startsWith('\t') ? { insertSpaces: false, tabSize: 1, eol } : { insertSpaces: true, tabSize: indent.length, eol };
 }
 
 /**
- * Changes modules.json in place: key order, indentation and the final
- * newline (or its absence) stay as they were; written by rename.
+ * Edits JSON text in place: only the edited values change; key order,
+ * one-line objects, indentation, blank lines and the final newline (or its
+ * absence) stay as the author wrote them.
  */
-export async function editManifestFile(file: string, change: (data: Record<string, unknown>) => void): Promise<void> {
+export function editJson(text: string, edits: readonly JsonEdit[]): string {
+  const formattingOptions = detectFormatting(text);
+  return edits.reduce(
+    (current, edit) => (edit.value === undefined ? removeProperty(current, edit.path) : applyEdits(current, modify(current, edit.path, edit.value, { formattingOptions }))),
+    text,
+  );
+}
+
+/**
+ * Cuts a property out with its comma and the space before the next one.
+ * Not jsonc-parser's own removal: that reformats the enclosing object, and
+ * so expands a neighbour written on one line.
+ */
+function removeProperty(text: string, path: JSONPath): string {
+  const root = parseTree(text);
+  const property = root === undefined ? undefined : findNodeAtLocation(root, path)?.parent;
+  const siblings = property?.parent?.children;
+  if (property === undefined || siblings === undefined) return text;
+  const end = (node: Node) => node.offset + node.length;
+  const index = siblings.indexOf(property);
+  const object = property.parent!;
+  const [from, to] =
+    siblings.length === 1
+      ? [object.offset + 1, end(object) - 1] // the only one: `{}` is left
+      : index < siblings.length - 1
+        ? [property.offset, siblings[index + 1]!.offset] // up to the next one, which takes its place
+        : [end(siblings[index - 1]!), end(property)]; // the last: from the end of the one before
+  return text.slice(0, from) + text.slice(to);
+}
+
+/** Edits modules.json in place (see editJson), written by rename; `plan` sees the parsed file. */
+export async function editManifestFile(file: string, plan: (data: Record<string, unknown>) => JsonEdit[]): Promise<void> {
   const text = await readFile(file, 'utf8');
-  const data = JSON.parse(text) as Record<string, unknown>;
-  change(data);
-  await writeFileAtomic(file, formatWithLayout(data, detectLayout(text)));
+  await writeFileAtomic(file, editJson(text, plan(JSON.parse(text) as Record<string, unknown>)));
 }

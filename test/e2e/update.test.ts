@@ -50,9 +50,9 @@ describe('npkg update', () => {
     const refused = await runCli(['update', '--latest'], { sandbox, emulator, env: TOKEN_ENV });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/edited: vendor\/edited was changed locally/);
-    // Rewritten in place: 2-space indentation, key order and final newline as the author had them.
+    // Rewritten in place: only the refs change; the one-line object stays on its line.
     expect(await readFile(path.join(sandbox.project, 'modules.json'), 'utf8')).toBe(
-      '{\n  "workspace": "acme",\n  "modules": {\n    "lib": "v2.0.0",\n    "other": {\n      "repo": "acme/other",\n      "ref": "^2.0.0"\n    },\n    "edited": "v2.0.0"\n  }\n}\n',
+      '{\n  "workspace": "acme",\n  "modules": {\n    "lib": "v2.0.0",\n    "other": { "repo": "acme/other", "ref": "^2.0.0" },\n    "edited": "v2.0.0"\n  }\n}\n',
     );
     expect(await readFile(path.join(sandbox.project, 'vendor', 'edited', 'v.txt'), 'utf8')).toBe('mine\n');
     expect((await runCli(['update', 'edited', '--force'], { sandbox, emulator, env: TOKEN_ENV })).code).toBe(0);

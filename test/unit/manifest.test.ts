@@ -71,4 +71,14 @@ describe('parseManifest', () => {
     expect(error.code).toBe('MANIFEST_INVALID');
     expect(error.message).toMatch(/^\/project\/modules\.json:5:3: invalid JSON/);
   });
+
+  it.each([
+    ['an unquoted value', '{\n  "modules": {\n    "utils": v1\n  }\n}\n', '3:14: invalid JSON: invalid symbol at "v1"'],
+    ['a missing comma', '{\n  "workspace": "acme"\n  "modules": {}\n}\n', '3:3: invalid JSON: comma expected at "\\"modules\\""'],
+    ['an unclosed object', '{\n  "modules": {}\n', '3:1: invalid JSON: close brace expected'],
+    ['a comment', '{\n  // deps\n  "modules": {}\n}\n', '2:3: invalid JSON: invalid comment token at "// deps"'],
+  ])('points at %s, on one line', (_what, text, where) => {
+    const error = errorOf(text);
+    expect(error.message).toBe(`/project/modules.json:${where}`);
+  });
 });
