@@ -30,8 +30,6 @@ async function signedPost(url: string, consumer: Consumer, form: Record<string, 
     // oauth_* parameters travel in the header (the library puts them there): sending them in the
     // body too would count them twice in the signature base string.
     body: new URLSearchParams(Object.entries(form).filter(([key]) => !key.startsWith('oauth_'))).toString(),
-  }).catch((error: unknown) => {
-    throw new NpkgError('NETWORK', `cannot reach ${new URL(url).host}: ${error instanceof Error ? error.message : String(error)}`, { retryable: true });
   });
   const text = await response.text();
   if (response.status === 400 || response.status === 401) {

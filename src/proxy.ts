@@ -1,4 +1,5 @@
 import type { Agent } from 'node:http';
+import { NpkgError } from './errors.js';
 
 /*
  * HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY (either case), as curl and
@@ -41,17 +42,39 @@ export async function proxyRouteFor(url: URL): Promise<ProxyRoute | undefined> {
 
 const dispatchers = new Map<string, unknown>();
 
-/** Global fetch (the OAuth requests), through the proxy the environment names for the URL, if any. */
+/**
+ * Global fetch for the OAuth requests: through the proxy the environment
+ * names for the URL, if any, and bounded by NPKG_NETWORK_TIMEOUT (default
+ * 30 s) so that a silent token endpoint ends in a clear error.
+ */
 export async function proxiedFetch(url: string, init: RequestInit = {}): Promise<Response> {
-  if (!proxyConfigured()) return fetch(url, init);
-  const { getProxyForUrl } = await import('proxy-from-env');
-  const proxy = getProxyForUrl(url);
-  if (proxy === '') return fetch(url, init);
-  let dispatcher = dispatchers.get(proxy);
-  if (dispatcher === undefined) {
-    dispatcher = new (await import('undici')).ProxyAgent(proxy);
-    dispatchers.set(proxy, dispatcher);
+  const options: RequestInit = { ...init, signal: init.signal ?? AbortSignal.timeout(fetchTimeoutMs()) };
+  const proxy = proxyConfigured() ? (await import('proxy-from-env')).getProxyForUrl(url) : '';
+  if (proxy !== '') {
+    let dispatcher = dispatchers.get(proxy);
+    if (dispatcher === undefined) {
+      dispatcher = new (await import('undici')).ProxyAgent(proxy);
+      dispatchers.set(proxy, dispatcher);
+    }
+    // Node's fetch is undici: it takes an undici dispatcher, an option its RequestInit type does not name.
+    Object.assign(options, { dispatcher });
   }
-  // Node's fetch is undici: it takes an undici dispatcher, an option its RequestInit type does not name.
-  return fetch(url, { ...init, dispatcher } as RequestInit);
+  const host = new URL(url).host;
+  // The body is read here, under the same timeout: the answers are small token documents.
+  const exchange = async () => {
+    const response = await fetch(url, options);
+    const body = await response.arrayBuffer();
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  };
+  return exchange().catch((error: unknown) => {
+    const name = (error as { name?: unknown } | null)?.name;
+    if (name === 'TimeoutError') throw new NpkgError('NETWORK', `no answer from ${host} within the network timeout (NPKG_NETWORK_TIMEOUT)`, { retryable: true });
+    const code = String((error as { cause?: { code?: unknown } } | null)?.cause?.code ?? 'ECONNECTION');
+    throw new NpkgError('NETWORK', `network error talking to ${host}${proxy === '' ? '' : ` through the proxy ${new URL(proxy).host}`}: ${code}`, { retryable: true, cause: error });
+  });
+}
+
+function fetchTimeoutMs(): number {
+  const seconds = Number(process.env.NPKG_NETWORK_TIMEOUT);
+  return 1000 * (Number.isInteger(seconds) && seconds > 0 ? seconds : 30);
 }

@@ -243,6 +243,16 @@ describe('renewal and other grants', () => {
     expect(stored.refreshToken).toBeUndefined();
   });
 
+  it('ends a silent token endpoint with a timeout error, storing nothing', async () => {
+    const server = await start();
+    const sandbox = await makeSandbox();
+    server.addFault({ server: 'web', path: /\/site\/oauth2\/access_token/, times: 1, kind: 'stall' });
+    const result = await runCli(['login', '--client-credentials'], { sandbox, emulator: server, env: { ...CONSUMER_ENV, NPKG_NETWORK_TIMEOUT: '1' } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`npkg: no answer from ${new URL(server.webUrl).host} within the network timeout (NPKG_NETWORK_TIMEOUT)\n`);
+    await expect(readFile(path.join(sandbox.configDir, 'credentials.json'))).rejects.toThrow(/ENOENT/);
+  });
+
   it('names the port and --callback-url when the callback port is taken', async () => {
     const server = await start();
     const sandbox = await makeSandbox();
