@@ -2,12 +2,12 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildCredentials } from './cli-credentials.js';
 import { runInstall } from './cli-install.js';
-import { loadSettings, type Env } from './config.js';
+import { loadSettings, type Env, type NetworkFlags } from './config.js';
 import { NpkgError, hasErrnoCode } from './errors.js';
 import { editManifestFile } from './manifest-edit.js';
 import { MANIFEST_FILE, NAME, SLUG, loadManifest, type Manifest } from './manifest.js';
 
-export interface AddArgs {
+export interface AddArgs extends NetworkFlags {
   cwd?: string | undefined;
   specs: string[];
   force: boolean;
@@ -46,7 +46,7 @@ export async function runAdd(args: AddArgs, env: Env): Promise<number> {
       throw new NpkgError('USAGE', `${addition.name} is already in ${manifest.file}: use --force to replace it`);
     }
   }
-  const settings = await loadSettings({}, env);
+  const settings = await loadSettings(args, env);
   const { provider } = buildCredentials(settings, env, { interactive: false, onWarning: (message) => process.stderr.write(`npkg: warning: ${message}\n`) });
   const [{ BitbucketHttp }, resolve] = await Promise.all([import('./http.js'), import('./resolve.js')]);
   const http = new BitbucketHttp({ retries: settings.retries, timeoutMs: settings.networkTimeoutMs }, provider);

@@ -1,5 +1,5 @@
 import type { Argv, Options } from 'yargs';
-import { INSTALL_FLAGS, type FlagSpec } from './cli-options.js';
+import { INSTALL_FLAGS, NETWORK_FLAGS, type FlagSpec } from './cli-options.js';
 
 /** yargs options from the flag table of cli-options.ts. */
 export function yargsOptions(flags: Record<string, FlagSpec>): Record<string, Options> {
@@ -32,7 +32,7 @@ export function registerCommands(parser: Argv): Argv {
     .command(
       ['install', 'i'],
       'Install every module of modules.json into vendorDir',
-      (command) => command.options(yargsOptions(INSTALL_FLAGS)).example('$0 install', 'what modules.lock.json says').example('$0 i --offline', 'from the cache only'),
+      (command) => command.options(yargsOptions({ ...INSTALL_FLAGS, ...NETWORK_FLAGS })).example('$0 install', 'what modules.lock.json says').example('$0 i --offline', 'from the cache only'),
       handle(async (args) => (await import('./cli-install.js')).runInstall(args as never, env())),
     )
     .command(
@@ -42,6 +42,7 @@ export function registerCommands(parser: Argv): Argv {
         command
           .positional('specs', { type: 'string', array: true, describe: 'what to add; with no @ref, the newest semver tag' })
           .option('force', { type: 'boolean', default: false, describe: 'Replace a module of the same name' })
+          .options(yargsOptions(NETWORK_FLAGS))
           .example('$0 add acme/utils', 'the newest tag, written as an exact tag')
           .example('$0 add icons=design-team/icon-set@^3', 'a range, under another name'),
       handle(async (args) => (await import('./cli-add.js')).runAdd(args as never, env())),
@@ -60,6 +61,7 @@ export function registerCommands(parser: Argv): Argv {
           .positional('names', { type: 'string', array: true, describe: 'modules to update (default: all)' })
           .option('latest', { type: 'boolean', default: false, describe: 'Rewrite exact tags to the newest tag, and ranges around it (^1.2.0 → ^2.0.0)' })
           .option('force', { type: 'boolean', default: false, describe: 'Replace folders edited locally' })
+          .options(yargsOptions(NETWORK_FLAGS))
           .example('$0 update', 'every module')
           .example('$0 update utils --latest', 'utils to its newest tag'),
       handle(async (args) => (await import('./cli-update.js')).runUpdate({ ...(args as never as object), names: (args.names as string[] | undefined) ?? [] } as never, env())),
@@ -67,7 +69,7 @@ export function registerCommands(parser: Argv): Argv {
     .command(
       'outdated',
       'Show, per module, the locked version, what its ref resolves to now, and the newest tag',
-      (command) => command.example('$0 outdated --json', 'name, current, wanted, latest'),
+      (command) => command.options(yargsOptions(NETWORK_FLAGS)).example('$0 outdated --json', 'name, current, wanted, latest'),
       handle(async (args) => (await import('./cli-outdated.js')).runOutdated(args as never, env())),
     )
     .command(
@@ -113,6 +115,6 @@ export function registerCommands(parser: Argv): Argv {
       handle(async (args) => (await import('./cli-login.js')).runLogin(args as never, env())),
     )
     .command('logout', 'Forget the stored credential for this Bitbucket host', (command) => command.example('$0 logout', ''), handle(async (args) => (await import('./cli-login.js')).runLogout(args as never, env())))
-    .command('whoami', 'Show the account, the credential source and its expiry', (command) => command.example('$0 whoami --json', ''), handle(async (args) => (await import('./cli-login.js')).runWhoami(args as never, env())))
+    .command('whoami', 'Show the account, the credential source and its expiry', (command) => command.options(yargsOptions(NETWORK_FLAGS)).example('$0 whoami --json', ''), handle(async (args) => (await import('./cli-login.js')).runWhoami(args as never, env())))
     .command('token', 'Print a valid access token (renewed if needed), for scripts', (command) => command.example('curl -H "Authorization: Bearer $($0 token)" …', ''), handle(async () => (await import('./cli-login.js')).runToken(env())));
 }

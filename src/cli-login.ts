@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildCredentials } from './cli-credentials.js';
-import { loadSettings, type Env, type Settings } from './config.js';
+import { loadSettings, type Env, type NetworkFlags, type Settings } from './config.js';
 import { NpkgError, hasErrnoCode } from './errors.js';
 import { formatJson, writeFileAtomic } from './json-file.js';
 import type { LoginMode } from './login.js';
@@ -111,8 +111,8 @@ export async function runToken(env: Env): Promise<number> {
 }
 
 /** `npkg whoami`: the account, the credential source, and its expiry and scopes when known. */
-export async function runWhoami(args: { json: boolean; verbose: boolean }, env: Env): Promise<number> {
-  const settings = await loadSettings({}, env);
+export async function runWhoami(args: { json: boolean; verbose: boolean } & NetworkFlags, env: Env): Promise<number> {
+  const settings = await loadSettings(args, env);
   const setup = buildCredentials(settings, env, { interactive: false, onWarning: (message) => say(`npkg: warning: ${message}`) });
   const credential = await setup.provider.get('');
   if (credential === undefined) throw noCredential();

@@ -24,6 +24,10 @@ export const INSTALL_FLAGS: Record<string, FlagSpec> = {
   offline: { type: 'boolean', default: false, describe: 'Use the cache only, never the network' },
   concurrency: { type: 'number', describe: 'Modules fetched at once (default 8)' },
   force: { type: 'boolean', default: false, describe: 'Reinstall every module, replacing local changes' },
+};
+
+/** For every command that talks to Bitbucket's API or archive host. */
+export const NETWORK_FLAGS: Record<string, FlagSpec> = {
   retries: { type: 'number', describe: 'Retries for network errors, 429 and 5xx (default 3)' },
   'network-timeout': { type: 'number', describe: 'Seconds to wait for a connection or for data (default 30)' },
 };
@@ -34,7 +38,7 @@ export const INSTALL_FLAGS: Record<string, FlagSpec> = {
  * commands) returns undefined and goes to yargs, which explains it.
  */
 export function parseInstallFast(argv: string[]): InstallArgs | undefined {
-  const flags = { ...GLOBAL_FLAGS, ...INSTALL_FLAGS };
+  const flags = { ...GLOBAL_FLAGS, ...INSTALL_FLAGS, ...NETWORK_FLAGS };
   const options: Record<string, { type: 'boolean' | 'string'; short?: string }> = {};
   for (const [name, spec] of Object.entries(flags)) {
     options[name] = { type: spec.type === 'boolean' ? 'boolean' : 'string', ...(spec.alias ? { short: spec.alias } : {}) };

@@ -1,5 +1,5 @@
 import { buildCredentials } from './cli-credentials.js';
-import { loadSettings, type Env } from './config.js';
+import { loadSettings, type Env, type NetworkFlags } from './config.js';
 import type { RefInfo } from './bitbucket.js';
 import { lockfilePath, readLockfile } from './lockfile.js';
 import { loadManifest, type ModuleSpec } from './manifest.js';
@@ -15,8 +15,8 @@ interface Row {
 }
 
 /** `npkg outdated`: per module the locked version, what its ref resolves to now, and the newest tag. */
-export async function runOutdated(args: { cwd?: string | undefined; json: boolean; verbose: boolean }, env: Env): Promise<number> {
-  const settings = await loadSettings({}, env);
+export async function runOutdated(args: { cwd?: string | undefined; json: boolean; verbose: boolean } & NetworkFlags, env: Env): Promise<number> {
+  const settings = await loadSettings(args, env);
   const manifest = await loadManifest(args.cwd ?? process.cwd());
   const lock = (await readLockfile(lockfilePath(manifest))) ?? new Map();
   const { provider } = buildCredentials(settings, env, { interactive: false, onWarning: (message) => process.stderr.write(`npkg: warning: ${message}\n`) });

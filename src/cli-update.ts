@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import semver from 'semver';
 import { buildCredentials } from './cli-credentials.js';
-import { installSettings, loadSettings, type Env } from './config.js';
+import { installSettings, loadSettings, type Env, type NetworkFlags } from './config.js';
 import { NpkgError, exitCodeFor, isCredentialError } from './errors.js';
 import { install } from './install.js';
 import { lockfilePath, parseLockfile, type Lock } from './lockfile.js';
@@ -9,7 +9,7 @@ import { editManifestFile } from './manifest-edit.js';
 import { loadManifest, type ModuleSpec } from './manifest.js';
 import { printError } from './reporter.js';
 
-export interface UpdateArgs {
+export interface UpdateArgs extends NetworkFlags {
   cwd?: string | undefined;
   names: string[];
   latest: boolean;
@@ -34,7 +34,7 @@ export function latestRef(ref: string, isTag: boolean, newest: string | undefine
 
 /** `npkg update [name...]`: resolve refs again (and with --latest, rewrite them), reinstall, report old → new. */
 export async function runUpdate(args: UpdateArgs, env: Env): Promise<number> {
-  const settings = await loadSettings({}, env);
+  const settings = await loadSettings(args, env);
   let manifest = await loadManifest(args.cwd ?? process.cwd());
   const unknown = args.names.filter((name) => !manifest.modules.some((spec) => spec.name === name));
   if (unknown.length > 0) throw new NpkgError('USAGE', `not in ${manifest.file}: ${unknown.join(', ')}; nothing was changed`);

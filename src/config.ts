@@ -22,10 +22,14 @@ export function installSettings(settings: Settings): Pick<Settings, 'concurrency
   return { concurrency, retries, networkTimeoutMs, bitbucketUrl, apiUrl, cacheDir };
 }
 
-export interface SettingsFlags {
-  concurrency?: number | undefined;
+/** --retries and --network-timeout, on every command that uses the network. */
+export interface NetworkFlags {
   retries?: number | undefined;
   networkTimeout?: number | undefined;
+}
+
+export interface SettingsFlags extends NetworkFlags {
+  concurrency?: number | undefined;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;

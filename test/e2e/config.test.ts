@@ -29,6 +29,14 @@ describe('configuration precedence', () => {
     const stalled = await runCli(['install', '--retries', '0'], { sandbox, env: { ...TOKEN_ENV, NPKG_NETWORK_TIMEOUT: '1' } });
     expect(stalled.code).toBe(1);
     expect(stalled.stderr).toMatch(/within the network timeout/);
+    // The same flags on the other commands that use the network.
+    emulator.addFault({ server: 'api', path: /refs\/tags/, times: 1, kind: 'stall' });
+    const outdated = await runCli(['outdated', '--retries', '0', '--network-timeout', '1'], { sandbox, env: TOKEN_ENV });
+    expect(outdated.code).toBe(1);
+    expect(outdated.stderr).toMatch(/within the network timeout/);
+    for (const command of ['add', 'update', 'whoami']) {
+      expect((await runCli([command, '--help'], { sandbox })).stdout).toMatch(/--retries[\s\S]*--network-timeout/);
+    }
     const bad = await runCli(['install', '--network-timeout', '0'], { sandbox, env: { ...TOKEN_ENV, NPKG_NETWORK_TIMEOUT: '1' } });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--network-timeout must be a whole number/);
