@@ -19,7 +19,7 @@ export async function runCache(args: { action: string; repo?: string | undefined
   const settings = await loadSettings({}, env);
   const archives = path.join(settings.cacheDir, 'archives');
   if (args.action === 'dir') {
-    process.stdout.write(`${settings.cacheDir}\n`);
+    process.stdout.write(args.json ? `${JSON.stringify({ dir: settings.cacheDir })}\n` : `${settings.cacheDir}\n`);
     return 0;
   }
   const entries = await listCache(archives);
@@ -38,9 +38,9 @@ export async function runCache(args: { action: string; repo?: string | undefined
   // Removing by repository folder keeps half-written temp files of that repository from lingering too.
   const folders = args.repo === undefined ? [archives] : [path.join(archives, ...args.repo.split('/'))];
   for (const folder of folders) await rm(folder, { recursive: true, force: true });
-  if (!args.quiet) {
-    process.stdout.write(`removed ${doomed.length} archive(s), ${formatBytes(doomed.reduce((sum, entry) => sum + entry.bytes, 0))}${args.repo ? ` of ${args.repo}` : ''}\n`);
-  }
+  const bytes = doomed.reduce((sum, entry) => sum + entry.bytes, 0);
+  if (args.json) process.stdout.write(`${JSON.stringify({ dir: settings.cacheDir, removed: doomed, bytes })}\n`);
+  else if (!args.quiet) process.stdout.write(`removed ${doomed.length} archive(s), ${formatBytes(bytes)}${args.repo ? ` of ${args.repo}` : ''}\n`);
   return 0;
 }
 

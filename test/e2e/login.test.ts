@@ -163,7 +163,9 @@ describe('other login modes', () => {
     const whoami = await runCli(['whoami', '--json'], { sandbox, emulator: server, env: { NPKG_CREDENTIAL_STORE: 'file' } });
     expect(whoami.code).toBe(0);
     expect(JSON.parse(whoami.stdout)).toMatchObject({ displayName: 'Fixture User', source: 'stored login (credentials.json)', scopes: 'repository account' });
-    expect((await runCli(['logout'], { sandbox, emulator: server, env: { NPKG_CREDENTIAL_STORE: 'file' } })).stdout).toMatch(/logged out/);
+    const logout = await runCli(['logout', '--json'], { sandbox, emulator: server, env: { NPKG_CREDENTIAL_STORE: 'file' } });
+    expect(JSON.parse(logout.stdout)).toEqual({ host: new URL(server.webUrl).host, removed: true, store: 'credentials.json' });
+    expect((await runCli(['logout'], { sandbox, emulator: server, env: { NPKG_CREDENTIAL_STORE: 'file' } })).stdout).toMatch(/no stored login/);
     const after = await runCli(['whoami'], { sandbox, emulator: server, env: { NPKG_CREDENTIAL_STORE: 'file' } });
     expect(after.code).toBe(4);
   });

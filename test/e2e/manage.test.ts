@@ -32,6 +32,7 @@ describe('npkg cache', () => {
     const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.0.0', theme: { repo: 'design-team/theme', ref: 'main' } } });
     expect((await runCli(['install'], { sandbox, emulator, env: TOKEN_ENV })).code).toBe(0);
     expect((await runCli(['cache', 'dir'], { sandbox })).stdout.trim()).toBe(sandbox.cacheDir);
+    expect(parseJson((await runCli(['cache', 'dir', '--json'], { sandbox })).stdout)).toEqual({ dir: sandbox.cacheDir });
     const listed = parseJson<{ entries: Array<{ repo: string; commit: string; bytes: number }> }>((await runCli(['cache', 'ls', '--json'], { sandbox })).stdout);
     expect(listed.entries.map((entry) => entry.repo)).toEqual(['acme/utils', 'design-team/theme']);
     expect(listed.entries.every((entry) => entry.bytes > 0 && /^[0-9a-f]{40}$/.test(entry.commit))).toBe(true);
@@ -39,7 +40,9 @@ describe('npkg cache', () => {
     expect(one.stdout).toMatch(/removed 1 archive\(s\), .* of acme\/utils/);
     const left = parseJson<{ entries: Array<{ repo: string }> }>((await runCli(['cache', 'ls', '--json'], { sandbox })).stdout);
     expect(left.entries.map((entry) => entry.repo)).toEqual(['design-team/theme']);
-    expect((await runCli(['cache', 'clean'], { sandbox })).code).toBe(0);
+    const all = parseJson<{ removed: Array<{ repo: string }>; bytes: number }>((await runCli(['cache', 'clean', '--json'], { sandbox })).stdout);
+    expect(all.removed.map((entry) => entry.repo)).toEqual(['design-team/theme']);
+    expect(all.bytes).toBeGreaterThan(0);
     expect(parseJson<{ entries: unknown[] }>((await runCli(['cache', 'ls', '--json'], { sandbox })).stdout).entries).toEqual([]);
     const bad = await runCli(['cache', 'clean', '../etc'], { sandbox });
     expect(bad.code).toBe(2);
