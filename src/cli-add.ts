@@ -55,7 +55,7 @@ export async function runAdd(args: AddArgs, env: Env): Promise<number> {
     const get = (url: string) => http.getJson(url, addition.workspace, `${addition.workspace}/${addition.slug}`);
     if (addition.ref === undefined) {
       const tags = await resolve.listTags(get, settings.apiUrl, addition.workspace, addition.slug);
-      const newest = resolve.newestTags(tags.filter((tag) => resolve.tagVersion(tag.name) !== null), 1)[0];
+      const newest = resolve.newestRelease(tags);
       if (newest === undefined) throw new NpkgError('REF_NOT_FOUND', `${addition.workspace}/${addition.slug} has no semver tag: name a ref, e.g. ${addition.slug}@main`);
       addition.ref = newest;
     } else {

@@ -52,7 +52,7 @@ export async function runOutdated(args: { cwd?: string | undefined; json: boolea
         currentCommit: locked?.commit ?? null,
         wanted: describe(wanted.resolved, wanted.commit),
         wantedCommit: wanted.commit,
-        latest: resolve.newestTags(tags.filter((tag) => resolve.tagVersion(tag.name) !== null), 1)[0] ?? null,
+        latest: resolve.newestRelease(tags) ?? null,
       };
     }),
   );

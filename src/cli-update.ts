@@ -93,7 +93,7 @@ async function newestRefs(targets: ModuleSpec[], lock: Lock, settings: Awaited<R
   for (const spec of targets) {
     if (!tagLists.has(spec.repo)) tagLists.set(spec.repo, resolve.listTags((url) => http.getJson(url, spec.workspace, spec.repo), settings.apiUrl, spec.workspace, spec.slug));
     const tags = await tagLists.get(spec.repo)!;
-    const newest = resolve.newestTags(tags.filter((tag) => resolve.tagVersion(tag.name) !== null), 1)[0];
+    const newest = resolve.newestRelease(tags);
     const isTag = tags.some((tag) => tag.name === spec.ref) || lock.get(spec.name)?.resolved === `tag:${spec.ref}`;
     const ref = latestRef(spec.ref, isTag, newest);
     if (ref !== spec.ref) rewrites.set(spec.name, ref);

@@ -101,12 +101,22 @@ export function pickHighest(tags: readonly RefInfo[], range: string): RefInfo | 
   return best?.tag;
 }
 
-/** The newest tags for messages: highest semver first (prereleases excluded), else in API order. */
-export function newestTags(tags: readonly RefInfo[], count: number): string[] {
-  const versioned = tags
+/** Release tags (semver, no prerelease), highest first. */
+function releaseTags(tags: readonly RefInfo[]): string[] {
+  return tags
     .map((tag) => ({ name: tag.name, version: tagVersion(tag.name) }))
     .filter((tag): tag is { name: string; version: string } => tag.version !== null && semver.prerelease(tag.version) === null)
-    .sort((a, b) => semver.rcompare(a.version, b.version));
-  const names = versioned.length > 0 ? versioned.map((tag) => tag.name) : tags.map((tag) => tag.name);
-  return names.slice(0, count);
+    .sort((a, b) => semver.rcompare(a.version, b.version))
+    .map((tag) => tag.name);
+}
+
+/** The newest tags for messages: highest release first, else (no release tag) in API order. */
+export function newestTags(tags: readonly RefInfo[], count: number): string[] {
+  const releases = releaseTags(tags);
+  return (releases.length > 0 ? releases : tags.map((tag) => tag.name)).slice(0, count);
+}
+
+/** The newest release tag (SPEC §4: prereleases and non-semver tags excluded), if any. */
+export function newestRelease(tags: readonly RefInfo[]): string | undefined {
+  return releaseTags(tags)[0];
 }

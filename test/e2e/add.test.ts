@@ -16,8 +16,9 @@ const TOOLS = {
   ],
 };
 const NO_SEMVER = { repo: 'acme/plain', commits: [{ files: { 'a.txt': 'x\n' }, tags: ['stable'] }] };
+const PRERELEASES_ONLY = { repo: 'acme/early', commits: [{ files: { 'a.txt': 'beta\n' }, tags: ['v1.0.0-beta.1'] }] };
 // Two tags a page: the newest tag is found only by following `next` across pages.
-useEmulator({ repos: [...TEST_REPOS, TOOLS, NO_SEMVER], bearerTokens: [TEST_TOKEN], maxPagelen: 2 }, (started) => (emulator = started));
+useEmulator({ repos: [...TEST_REPOS, TOOLS, NO_SEMVER, PRERELEASES_ONLY], bearerTokens: [TEST_TOKEN], maxPagelen: 2 }, (started) => (emulator = started));
 
 const manifestText = (sandbox: { project: string }) => readFile(path.join(sandbox.project, 'modules.json'), 'utf8');
 
@@ -52,6 +53,10 @@ describe('npkg add', () => {
     const none = await runCli(['add', 'plain'], { sandbox, emulator, env: TOKEN_ENV });
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/acme\/plain has no semver tag: name a ref, e\.g\. plain@main/);
+    // A prerelease is not a release: the same answer.
+    const early = await runCli(['add', 'early'], { sandbox, emulator, env: TOKEN_ENV });
+    expect(early.code).toBe(1);
+    expect(early.stderr).toMatch(/acme\/early has no semver tag/);
     const unknown = await runCli(['add', 'utils@v9.9.9'], { sandbox, emulator, env: TOKEN_ENV });
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/tag v9\.9\.9 not found in acme\/utils/);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { archiveUrl, isRefName, parseRefPage, refListUrl } from '../../src/bitbucket.js';
-import { newestTags, pickHighest, resolveRef } from '../../src/resolve.js';
+import { newestRelease, newestTags, pickHighest, resolveRef } from '../../src/resolve.js';
 
 const hash = (digit: string) => digit.repeat(40);
 const tags = ['v1.0.0', 'v1.4.0', '1.5.0-beta.1', 'v2.0.0', 'v2.1.3', 'release-x', 'v3.0.0-rc.1'].map((name, index) => ({
@@ -28,6 +28,15 @@ describe('newestTags', () => {
   });
   it('falls back to API order when no tag is a version', () => {
     expect(newestTags([{ name: 'b', commit: hash('1') }, { name: 'a', commit: hash('2') }], 3)).toEqual(['b', 'a']);
+  });
+});
+
+describe('newestRelease (add, outdated, update --latest)', () => {
+  it('is the highest release tag', () => {
+    expect(newestRelease(tags)).toBe('v2.1.3');
+  });
+  it('is none when every tag is a prerelease or not a version', () => {
+    expect(newestRelease([{ name: 'v1.0.0-beta.1', commit: hash('1') }, { name: 'nightly', commit: hash('2') }])).toBeUndefined();
   });
 });
 
