@@ -138,5 +138,8 @@ export async function runWhoami(args: { json: boolean; verbose: boolean } & Netw
 }
 
 function noCredential(): NpkgError {
-  return new NpkgError('NO_CREDENTIAL', 'not logged in: run `npkg login`, or set BITBUCKET_TOKEN, or BITBUCKET_USERNAME with BITBUCKET_API_TOKEN');
+  return new NpkgError(
+    'NO_CREDENTIAL',
+    'not logged in: run `npkg login`, or set BITBUCKET_TOKEN (or BITBUCKET_TOKEN_<WORKSPACE>), or BITBUCKET_USERNAME with BITBUCKET_API_TOKEN (or BITBUCKET_APP_PASSWORD), or BITBUCKET_CLIENT_ID with BITBUCKET_CLIENT_SECRET',
+  );
 }

@@ -82,8 +82,8 @@ export function chainCredentials(providers: CredentialProvider[]): CredentialPro
 export function missingCredential(workspace: string): NpkgError {
   return new NpkgError(
     'NO_CREDENTIAL',
-    `no Bitbucket credential for workspace ${workspace}: run \`npkg login\`, or set BITBUCKET_TOKEN ` +
-      `(or ${workspaceTokenVariable(workspace)}), or BITBUCKET_USERNAME with BITBUCKET_API_TOKEN`,
+    `no Bitbucket credential for workspace ${workspace}: run \`npkg login\`, or set ${workspaceTokenVariable(workspace)} or BITBUCKET_TOKEN, ` +
+      `or BITBUCKET_USERNAME with BITBUCKET_API_TOKEN (or BITBUCKET_APP_PASSWORD), or BITBUCKET_CLIENT_ID with BITBUCKET_CLIENT_SECRET`,
   );
 }
 

@@ -49,7 +49,9 @@ describe('credentials', () => {
     const result = await runCli(['install'], { sandbox, emulator, env: {} });
     expect(result.code).toBe(4);
     expect(result.stderr).toMatch(/npkg login/);
-    expect(result.stderr).toMatch(/BITBUCKET_TOKEN/);
+    for (const variable of ['BITBUCKET_TOKEN_ACME', 'BITBUCKET_TOKEN', 'BITBUCKET_USERNAME', 'BITBUCKET_API_TOKEN', 'BITBUCKET_APP_PASSWORD', 'BITBUCKET_CLIENT_ID', 'BITBUCKET_CLIENT_SECRET']) {
+      expect(result.stderr).toContain(variable);
+    }
     expect(emulator.requests).toEqual([]);
   });
 
