@@ -52,7 +52,9 @@ export async function runLogin(args: LoginArgs, env: Env): Promise<number> {
     readInput,
     say,
   });
-  if (consumer !== undefined) await saveConfig(settings.configDir, { clientId: consumer.key, ...(mode === 'code' || mode === 'oauth1' ? { callbackUrl } : {}) });
+  // The modes that send the callback URL as redirect_uri remember it.
+  const usedCallback = mode === 'code' || mode === 'paste' || mode === 'oauth1';
+  if (consumer !== undefined) await saveConfig(settings.configDir, { clientId: consumer.key, ...(usedCallback ? { callbackUrl } : {}) });
   const summary = { host, store: store.name, grant: credential.grant, expiresAt: credential.expiresAt ?? null, scopes: credential.scopes ?? null };
   if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else if (!args.quiet) process.stdout.write(`signed in to ${host} (${credential.grant.replace('_', ' ')}, kept in ${store.name === 'keychain' ? 'the keychain' : store.name})\n`);

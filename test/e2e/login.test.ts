@@ -132,6 +132,8 @@ describe('other login modes', () => {
     expect(result.stderr).not.toMatch(/error/i);
     expect(result.code).toBe(0);
     expect((await storedCredential(sandbox, server)).grant).toBe('authorization_code');
+    const config = JSON.parse(await readFile(path.join(sandbox.configDir, 'config.json'), 'utf8'));
+    expect(config).toEqual({ clientId: CONSUMER.key, callbackUrl: 'http://127.0.0.1:9/callback' });
   });
 
   it('--with-token stores a bearer token read from stdin', async () => {
