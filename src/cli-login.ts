@@ -122,14 +122,13 @@ export async function runWhoami(args: { json: boolean; verbose: boolean } & Netw
   const { BitbucketHttp } = await import('./http.js');
   const http = new BitbucketHttp({ retries: settings.retries, timeoutMs: settings.networkTimeoutMs }, setup.provider);
   const user = (await http.getJson(`${settings.apiUrl}/2.0/user`, '', 'your account')) as Record<string, unknown> | undefined;
-  const stored = credential.source.startsWith('stored login') ? await (await setup.openStore()).get(setup.host) : undefined;
   const info = {
     displayName: typeof user?.display_name === 'string' ? user.display_name : null,
     username: typeof user?.username === 'string' ? user.username : typeof user?.nickname === 'string' ? user.nickname : null,
     accountId: typeof user?.account_id === 'string' ? user.account_id : null,
     source: credential.source,
-    expiresAt: stored?.expiresAt !== undefined ? new Date(stored.expiresAt).toISOString() : null,
-    scopes: stored?.scopes ?? null,
+    expiresAt: credential.expiresAt !== undefined ? new Date(credential.expiresAt).toISOString() : null,
+    scopes: credential.scopes ?? null,
   };
   if (args.json) process.stdout.write(`${JSON.stringify(info)}\n`);
   else {

@@ -10,6 +10,9 @@ export interface Credential {
   fingerprint: string;
   /** For OAuth 1.0a: the header is signed per request, so `authorization` is not used as is. */
   sign?: (method: string, url: string) => string;
+  /** When known (OAuth tokens): expiry in ms since the epoch, and the granted scopes. */
+  expiresAt?: number;
+  scopes?: string;
 }
 
 /**

@@ -26,7 +26,13 @@ export function isExpiring(credential: StoredCredential, now = Date.now()): bool
 }
 
 export function asCredential(credential: StoredCredential, source: string): Credential {
-  return { authorization: `Bearer ${credential.accessToken}`, source, fingerprint: fingerprint(credential.accessToken) };
+  return {
+    authorization: `Bearer ${credential.accessToken}`,
+    source,
+    fingerprint: fingerprint(credential.accessToken),
+    ...(credential.expiresAt === undefined ? {} : { expiresAt: credential.expiresAt }),
+    ...(credential.scopes === undefined ? {} : { scopes: credential.scopes }),
+  };
 }
 
 /**

@@ -156,6 +156,9 @@ describe('other login modes', () => {
     expect(install.code).toBe(0);
     expect(server.oauth!.log.clientCredentialGrants).toBe(1);
     expect(install.stdout + install.stderr).not.toContain(CONSUMER.secret);
+    const whoami = JSON.parse((await runCli(['whoami', '--json'], { sandbox, emulator: server, env: CONSUMER_ENV })).stdout);
+    expect(whoami).toMatchObject({ source: 'BITBUCKET_CLIENT_ID + BITBUCKET_CLIENT_SECRET (client credentials)', scopes: 'repository account' });
+    expect(Date.parse(whoami.expiresAt)).toBeGreaterThan(Date.now());
   });
 
   it('whoami names the account and the source; logout forgets the login', async () => {
