@@ -15,6 +15,8 @@ export interface RequestOptions {
   /** Bounds connecting and every wait for data. */
   timeoutMs: number;
   maxRedirects?: number;
+  /** Called once the first request has been handed to the network. */
+  onSent?: () => void;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -43,7 +45,7 @@ export async function get(url: string, options: RequestOptions): Promise<HttpRes
     const headers = { ...options.headers };
     if (current.origin !== origin) delete headers.authorization;
     const request = current.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
-    const response = await send(request, current, headers, options.timeoutMs);
+    const response = await send(request, current, headers, options.timeoutMs, hops === 0 ? options.onSent : undefined);
     const location = response.headers.location;
     if (!REDIRECTS.has(response.statusCode ?? 0) || location === undefined) {
       return { statusCode: response.statusCode ?? 0, headers: response.headers, url: current.toString(), body: response };
@@ -56,7 +58,7 @@ export async function get(url: string, options: RequestOptions): Promise<HttpRes
   }
 }
 
-function send(open: typeof httpRequest, url: URL, headers: Record<string, string>, timeoutMs: number): Promise<IncomingMessage> {
+function send(open: typeof httpRequest, url: URL, headers: Record<string, string>, timeoutMs: number, onSent?: () => void): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const request = open(url, { method: 'GET', headers });
     // An idle socket (no connection, no headers, or no body data for timeoutMs) ends in ETIMEDOUT.
@@ -71,6 +73,7 @@ function send(open: typeof httpRequest, url: URL, headers: Record<string, string
       request.on('error', (error: NodeJS.ErrnoException) => response.destroy(asConnectionError(error)));
       resolve(response);
     });
+    if (onSent !== undefined) request.once('finish', onSent);
     request.end();
   });
 }
