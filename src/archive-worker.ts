@@ -44,10 +44,11 @@ export class ArchiveWorker {
   start(): void {
     if (this.worker !== undefined) return;
     const worker = new Worker(new URL('./archive-worker-main.js', import.meta.url));
-    worker.unref();
     worker.on('message', (message: WorkerMessage) => this.receive(message));
     worker.on('error', (error) => this.stop(worker, asNpkgError(error)));
     worker.on('exit', (code) => this.stop(worker, new NpkgError('SERVER', `the extraction thread stopped (exit code ${code})`)));
+    // After the listeners: adding a 'message' listener refs the worker again.
+    worker.unref();
     this.worker = worker;
   }
 
