@@ -23,7 +23,11 @@ export interface WireError {
 
 export type WorkerMessage = { id: number; warning: string } | { id: number; result: ExtractResult } | { id: number; error: WireError };
 
+/** Bytes of bodies handed to the worker and not yet extracted, beyond which downloads wait (see hasRoom). */
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+
 interface Pending {
+  bytes: number;
   resolve: (result: ExtractResult) => void;
   reject: (error: NpkgError) => void;
   onWarning: (message: string) => void;
@@ -39,6 +43,8 @@ export class ArchiveWorker {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
+  private queuedBytes = 0;
+  private readonly roomWaiters: Array<() => void> = [];
 
   /** Starts the thread now (it loads the extractor while the requests wait). */
   start(): void {
@@ -60,9 +66,20 @@ export class ArchiveWorker {
     return new Promise((resolve, reject) => {
       // Referenced while it has work, so the process waits for it; idle, it never holds the process.
       if (this.pending.size === 0) this.worker!.ref();
-      this.pending.set(id, { resolve, reject, onWarning });
+      this.pending.set(id, { bytes: bytes.length, resolve, reject, onWarning });
+      this.queuedBytes += bytes.length;
       this.worker!.postMessage({ id, bytes, ...paths } satisfies ExtractJob);
     });
+  }
+
+  /**
+   * Resolves once the worker is less than MAX_QUEUED_BYTES behind: downloads
+   * wait on it before giving up their slot, so a network faster than the
+   * disk cannot pile bodies up in memory.
+   */
+  hasRoom(): Promise<void> {
+    if (this.queuedBytes < MAX_QUEUED_BYTES) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
   /** Ends the thread; jobs still running fail. */
@@ -83,15 +100,17 @@ export class ArchiveWorker {
   }
 
   private settle(id: number): void {
+    this.queuedBytes -= this.pending.get(id)?.bytes ?? 0;
     this.pending.delete(id);
     if (this.pending.size === 0) this.worker?.unref();
+    while (this.queuedBytes < MAX_QUEUED_BYTES && this.roomWaiters.length > 0) this.roomWaiters.shift()!();
   }
 
   private stop(worker: Worker, error: NpkgError): void {
     if (this.worker !== worker) return;
     this.worker = undefined;
     for (const [id, job] of this.pending) {
-      this.pending.delete(id);
+      this.settle(id);
       job.reject(error);
     }
   }

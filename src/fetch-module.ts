@@ -114,7 +114,10 @@ function openInSlot(context: FetchContext, open: () => Promise<ArchiveResponse>)
       .slot(async () => {
         const response = await open();
         if (response.size !== undefined && response.size <= IN_MEMORY) {
-          resolve({ bytes: await readBody(response.stream) });
+          const bytes = await readBody(response.stream);
+          // The slot stays taken while the worker is far behind: bodies never pile up in memory.
+          await (await context.archiveWorker()).hasRoom();
+          resolve({ bytes });
           return;
         }
         const readAhead = new PassThrough({ highWaterMark: READ_AHEAD });
