@@ -158,20 +158,15 @@ async function extractInWorker(
   worker: ArchiveWorker,
 ): Promise<ExtractResult> {
   context.onBytes(spec.name, bytes.length, bytes.length);
-  const copying = writer === undefined ? Promise.resolve() : finished(writer.stream.end(bytes));
-  try {
-    const [result] = await Promise.all([
-      worker.extract(bytes, { dest: staging, label, ...(spec.path === undefined ? {} : { subpath: spec.path }), onWarning: context.onWarning }),
-      copying.catch((error: unknown) => {
-        throw asNpkgError(error, 'NETWORK');
-      }),
-    ]);
-    return result;
-  } catch (error) {
-    writer?.stream.destroy();
-    await copying.catch(() => undefined);
-    throw error;
-  }
+  // Both settle before anything is thrown: the caller removes the staging folder and the cache
+  // file on failure, and neither may still be written then.
+  const [extracted, copied] = await Promise.allSettled([
+    worker.extract(bytes, { dest: staging, label, ...(spec.path === undefined ? {} : { subpath: spec.path }), onWarning: context.onWarning }),
+    writer === undefined ? undefined : finished(writer.stream.end(bytes)),
+  ]);
+  if (extracted.status === 'rejected') throw extracted.reason;
+  if (copied.status === 'rejected') throw asNpkgError(copied.reason, 'NETWORK');
+  return extracted.value;
 }
 
 async function extract(
