@@ -52,7 +52,7 @@ export class ArchiveWorker {
     const worker = new Worker(new URL('./archive-worker-main.js', import.meta.url));
     worker.on('message', (message: WorkerMessage) => this.receive(message));
     worker.on('error', (error) => this.stop(worker, asNpkgError(error)));
-    worker.on('exit', (code) => this.stop(worker, new NpkgError('SERVER', `the extraction thread stopped (exit code ${code})`)));
+    worker.on('exit', (code) => this.stop(worker, new NpkgError('SERVER', `the extraction thread stopped unexpectedly (exit code ${code}): run \`npkg install\` again`)));
     // After the listeners: adding a 'message' listener refs the worker again.
     worker.unref();
     this.worker = worker;
