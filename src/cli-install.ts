@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { isatty } from 'node:tty';
 import { installSettings, loadSettings, type Env } from './config.js';
 import { buildCredentials } from './cli-credentials.js';
 import { NpkgError, exitCodeFor, isCredentialError } from './errors.js';
@@ -31,7 +32,7 @@ export async function runInstall(args: InstallArgs, env: Env): Promise<number> {
   const reporter = new Reporter({
     verbose: args.verbose,
     quiet: args.quiet,
-    progress: args.progress && !args.json && !args.quiet && process.stderr.isTTY === true,
+    progress: args.progress && !args.json && !args.quiet && isatty(2),
   });
   let modules: ModuleResult[] = [];
   let failure: NpkgError | undefined;
@@ -45,7 +46,8 @@ export async function runInstall(args: InstallArgs, env: Env): Promise<number> {
       force: args.force,
       ...installSettings(settings),
       credentials: buildCredentials(settings, env, {
-        interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
+        // isatty, not process.stdin.isTTY: that getter builds a stdin stream, a few ms at every start.
+        interactive: isatty(0) && isatty(2),
         loginWhenMissing: true,
         onWarning: (message) => reporter.events().warning?.(message),
         ...(args.verbose ? { onDebug: (line: string) => reporter.events().debug?.(line) } : {}),

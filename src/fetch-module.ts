@@ -1,12 +1,13 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { once } from 'node:events';
 import type { ExtractResult } from './archive.js';
+import type { ArchiveWorker } from './archive-worker.js';
 import { archiveUrl } from './bitbucket.js';
 import type { ArchiveCache, CacheWriter } from './cache.js';
-import { NpkgError } from './errors.js';
+import { NpkgError, asNpkgError } from './errors.js';
 import { networkError, type ArchiveResponse, type BitbucketHttp } from './http.js';
 import { ConnectionError } from './http-request.js';
 import type { ModuleSpec } from './manifest.js';
@@ -18,6 +19,7 @@ export interface FetchContext {
   cache: ArchiveCache;
   offline: boolean;
   http: () => Promise<BitbucketHttp>;
+  archiveWorker: () => Promise<ArchiveWorker>;
   onWarning: (message: string) => void;
   onBytes: (name: string, bytes: number, total: number | undefined) => void;
   /** Bounds downloads to --concurrency at once. */
@@ -26,6 +28,11 @@ export interface FetchContext {
 
 /** Bytes read off the network ahead of the extraction, per download. */
 const READ_AHEAD = 1024 * 1024;
+/** Archives up to this size are read whole and extracted on the archive worker; bigger ones stream. */
+const IN_MEMORY = READ_AHEAD;
+
+/** A download whose body is either in memory (small archives) or still streaming. */
+type Download = { bytes: Buffer } | { size: number | undefined; stream: Readable };
 
 export interface FetchedTree {
   /** Staging folder holding the tree; the caller swaps it in or removes it. */
@@ -62,24 +69,32 @@ export async function fetchTree(context: FetchContext, spec: ModuleSpec, commit:
   const http = await context.http();
   const url = archiveUrl(context.bitbucketUrl, spec.workspace, spec.slug, commit);
   return http.withRetries(`download ${label}`, async () => {
-    // The request goes out first; the folders are made while the server thinks.
-    const opening = openInSlot(context, () => http.openArchive(url, spec.workspace, spec.repo));
+    // The request goes out first; the folders are made while the server thinks, not before
+    // the request has left: the other modules' requests leave first too.
+    let sent!: () => void;
+    const onTheWire = new Promise<void>((resolve) => (sent = resolve));
+    const opening = openInSlot(context, () => http.openArchive(url, spec.workspace, spec.repo, sent));
     // Awaited below; this branch only keeps a rejection meanwhile from counting as unhandled.
     opening.catch(() => undefined);
     let staging: string | undefined;
     let writer: CacheWriter | undefined;
     try {
+      await Promise.race([onTheWire, opening]);
       staging = await makeStaging(context.vendorPath, spec.name);
       writer = await openCacheWriter(context, spec, commit);
-      // The extractor (tar, zlib, crypto) loads while the request waits for its answer.
-      await import('./archive.js').then(({ preloadExtractor }) => preloadExtractor());
-      const response = await opening;
-      const result = await extract(context, spec, label, response.stream, staging, writer, response.size);
+      // The worker starts (and loads the extractor) while the request waits for its answer.
+      const worker = await context.archiveWorker();
+      worker.start();
+      const download = await opening;
+      const result =
+        'bytes' in download
+          ? await extractInWorker(context, spec, label, download.bytes, staging, writer, worker)
+          : await extract(context, spec, label, download.stream, staging, writer, download.size);
       return { staging, integrity: result.integrity, source: 'download', ...(writer === undefined ? {} : { cacheWriter: writer }) };
     } catch (error) {
       // Nothing of a failed attempt survives: the next one starts clean.
-      const response = await opening.catch(() => undefined);
-      response?.stream.destroy();
+      const download = await opening.catch(() => undefined);
+      if (download !== undefined && 'stream' in download) download.stream.destroy();
       await writer?.discard();
       if (staging !== undefined) await rm(staging, { recursive: true, force: true });
       throw isTransferError(error) ? networkError(error.cause, url) : error;
@@ -90,13 +105,21 @@ export async function fetchTree(context: FetchContext, spec: ModuleSpec, commit:
 /**
  * Opens a download in a concurrency slot that stays taken until the body has
  * been read off the network, not until it is extracted: the next download
- * starts while this one's files are still being written.
+ * starts while this one's files are still being written. A small body (its
+ * Content-Length at most IN_MEMORY) is read whole, for the archive worker.
  */
-function openInSlot(context: FetchContext, open: () => Promise<ArchiveResponse>): Promise<ArchiveResponse> {
+function openInSlot(context: FetchContext, open: () => Promise<ArchiveResponse>): Promise<Download> {
   return new Promise((resolve, reject) => {
     context
       .slot(async () => {
         const response = await open();
+        if (response.size !== undefined && response.size <= IN_MEMORY) {
+          const bytes = await readBody(response.stream);
+          // The slot stays taken while the worker is far behind: bodies never pile up in memory.
+          await (await context.archiveWorker()).hasRoom();
+          resolve({ bytes });
+          return;
+        }
         const readAhead = new PassThrough({ highWaterMark: READ_AHEAD });
         // A failure of the body reaches the extraction through readAhead (destroyed with it);
         // this listener only keeps that from crashing the process before the reader attaches.
@@ -111,6 +134,39 @@ function openInSlot(context: FetchContext, open: () => Promise<ArchiveResponse>)
       })
       .catch(reject);
   });
+}
+
+/** Reads a small body whole; a cut connection fails as it does while streaming (see isTransferError). */
+async function readBody(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+  } catch (error) {
+    throw asNpkgError(error, 'NETWORK');
+  }
+  return Buffer.concat(chunks);
+}
+
+/** extractArchive on the worker, the raw bytes written to the cache meanwhile. */
+async function extractInWorker(
+  context: FetchContext,
+  spec: ModuleSpec,
+  label: string,
+  bytes: Buffer,
+  staging: string,
+  writer: CacheWriter | undefined,
+  worker: ArchiveWorker,
+): Promise<ExtractResult> {
+  context.onBytes(spec.name, bytes.length, bytes.length);
+  // Both settle before anything is thrown: the caller removes the staging folder and the cache
+  // file on failure, and neither may still be written then.
+  const [extracted, copied] = await Promise.allSettled([
+    worker.extract(bytes, { dest: staging, label, ...(spec.path === undefined ? {} : { subpath: spec.path }), onWarning: context.onWarning }),
+    writer === undefined ? undefined : finished(writer.stream.end(bytes)),
+  ]);
+  if (extracted.status === 'rejected') throw extracted.reason;
+  if (copied.status === 'rejected') throw asNpkgError(copied.reason, 'NETWORK');
+  return extracted.value;
 }
 
 async function extract(

@@ -16,6 +16,8 @@ export interface RequestOptions {
   /** Bounds connecting and every wait for data. */
   timeoutMs: number;
   maxRedirects?: number;
+  /** Called once the first request has been handed to the network. */
+  onSent?: () => void;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -47,7 +49,7 @@ export async function get(url: string, options: RequestOptions): Promise<HttpRes
     const headers = { ...options.headers };
     if (current.origin !== origin) delete headers.authorization;
     const request = current.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
-    const response = await send(request, current, headers, options.timeoutMs, await proxyRouteFor(current));
+    const response = await send(request, current, headers, options.timeoutMs, await proxyRouteFor(current), hops === 0 ? options.onSent : undefined);
     const location = response.headers.location;
     if (!REDIRECTS.has(response.statusCode ?? 0) || location === undefined) {
       return { statusCode: response.statusCode ?? 0, headers: response.headers, url: current.toString(), body: response };
@@ -60,7 +62,14 @@ export async function get(url: string, options: RequestOptions): Promise<HttpRes
   }
 }
 
-function send(open: typeof httpRequest, url: URL, headers: Record<string, string>, timeoutMs: number, proxy: ProxyRoute | undefined): Promise<IncomingMessage> {
+function send(
+  open: typeof httpRequest,
+  url: URL,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  proxy: ProxyRoute | undefined,
+  onSent: (() => void) | undefined,
+): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const request = open(url, { method: 'GET', headers, ...(proxy === undefined ? {} : { agent: proxy.agent }) });
     // An idle socket (no connection, no headers, or no body data for timeoutMs) ends in ETIMEDOUT.
@@ -75,6 +84,7 @@ function send(open: typeof httpRequest, url: URL, headers: Record<string, string
       request.on('error', (error: NodeJS.ErrnoException) => response.destroy(asConnectionError(error, proxy)));
       resolve(response);
     });
+    if (onSent !== undefined) request.once('finish', onSent);
     request.end();
   });
 }

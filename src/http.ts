@@ -49,9 +49,9 @@ export class BitbucketHttp {
   }
 
   /** Opens an archive download; the caller retries the whole download on a retryable error. */
-  async openArchive(url: string, workspace: string, label: string): Promise<ArchiveResponse> {
+  async openArchive(url: string, workspace: string, label: string, onSent?: () => void): Promise<ArchiveResponse> {
     return this.withCredential(workspace, label, async (credential) => {
-      const response = await this.get(url, { authorization: authorizationFor(credential, url) });
+      const response = await this.get(url, { authorization: authorizationFor(credential, url) }, onSent);
       const finalUrl = response.url;
       this.settings.onDebug?.(`GET ${redact(url)} → ${response.statusCode}${finalUrl !== url ? ` (via ${redact(finalUrl)})` : ''}`);
       const refusedBySignIn = new URL(finalUrl).pathname.startsWith('/account/signin');
@@ -69,8 +69,8 @@ export class BitbucketHttp {
     });
   }
 
-  private get(url: string, headers: Record<string, string>) {
-    return get(url, { headers: { 'user-agent': 'npkg', ...headers }, timeoutMs: this.settings.timeoutMs }).catch((error: unknown) => {
+  private get(url: string, headers: Record<string, string>, onSent?: () => void) {
+    return get(url, { headers: { 'user-agent': 'npkg', ...headers }, timeoutMs: this.settings.timeoutMs, ...(onSent ? { onSent } : {}) }).catch((error: unknown) => {
       throw networkError(error, url);
     });
   }

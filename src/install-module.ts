@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { ArchiveWorker } from './archive-worker.js';
 import type { ArchiveCache } from './cache.js';
 import { NpkgError } from './errors.js';
 import { fetchTree, type FetchedTree } from './fetch-module.js';
@@ -21,6 +22,7 @@ export interface ModuleContext {
   state: VendorState;
   cache: ArchiveCache;
   getHttp: () => Promise<BitbucketHttp>;
+  getArchiveWorker: () => Promise<ArchiveWorker>;
   /** Bounds the network part (resolve and download) to --concurrency modules at once. */
   slot: <T>(work: () => Promise<T>) => Promise<T>;
 }
@@ -115,6 +117,7 @@ function fetchContext(context: ModuleContext) {
     cache: context.cache,
     offline: context.options.offline,
     http: context.getHttp,
+    archiveWorker: context.getArchiveWorker,
     onWarning: (message: string) => events.warning?.(message),
     onBytes: (name: string, bytes: number, total: number | undefined) => events.bytes?.(name, bytes, total),
     slot: context.slot,

@@ -1,5 +1,5 @@
-import { mkdirSync, renameSync } from 'node:fs';
-import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdirSync, renameSync, statSync } from 'node:fs';
+import { readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { hasErrnoCode } from './errors.js';
 import { tempSuffix } from './json-file.js';
@@ -26,7 +26,7 @@ export async function makeStaging(vendorPath: string, name: string): Promise<str
 }
 
 /*
- * The renames and mkdir here are synchronous on purpose: they are single
+ * The renames, mkdir and stat here are synchronous on purpose: they are single
  * metadata calls, and a thread-pool round trip costs more than the call itself.
  */
 
@@ -64,9 +64,9 @@ export async function removeFolder(vendorPath: string, name: string): Promise<vo
 
 export async function isFolder(file: string): Promise<boolean> {
   try {
-    return (await stat(file)).isDirectory();
+    return statSync(file, { throwIfNoEntry: false })?.isDirectory() ?? false;
   } catch (error) {
-    if (hasErrnoCode(error, 'ENOENT') || hasErrnoCode(error, 'ENOTDIR')) return false;
+    if (hasErrnoCode(error, 'ENOTDIR')) return false;
     throw error;
   }
 }

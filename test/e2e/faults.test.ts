@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +9,10 @@ import { TEST_TOKEN, TOKEN_ENV, makeSandbox, parseJson, runCli, useEmulator } fr
 const TOKEN = TEST_TOKEN;
 const env = TOKEN_ENV;
 let emulator: Emulator;
-useEmulator({ repos: TEST_REPOS, bearerTokens: [TOKEN] }, (started) => (emulator = started));
+// Over 1 MB compressed: streamed on the main thread, not read whole for the archive worker.
+const bigBlob = randomBytes(3 * 1024 * 1024);
+const BIG_REPO = { repo: 'acme/big', commits: [{ files: { 'README.md': 'big\n', 'data.bin': { content: bigBlob } }, tags: ['v1.0.0'] }] };
+useEmulator({ repos: [...TEST_REPOS, BIG_REPO], bearerTokens: [TOKEN] }, (started) => (emulator = started));
 
 const archiveRequests = () => emulator.requests.filter((request) => request.url.includes('/get/'));
 
@@ -41,6 +45,19 @@ describe('network faults', () => {
     expect(result.code).toBe(0);
     expect(archiveRequests()).toHaveLength(2);
     expect(await readFile(path.join(sandbox.project, 'vendor', 'utils', 'README.md'), 'utf8')).toBe('utils 1.4\n');
+    expect(await leftovers(sandbox.project)).toEqual([]);
+    expect(await leftovers(sandbox.cacheDir)).toEqual([]);
+  });
+
+  it('streams an archive over 1 MB, and restarts it from scratch when cut', async () => {
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { big: 'v1.0.0' } });
+    emulator.clearRequests();
+    emulator.addFault({ server: 'web', path: /\/acme\/big\/get\//, times: 1, kind: 'truncate' });
+    const result = await runCli(['install'], { sandbox, emulator, env });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(archiveRequests()).toHaveLength(2);
+    expect((await readFile(path.join(sandbox.project, 'vendor', 'big', 'data.bin'))).equals(bigBlob)).toBe(true);
     expect(await leftovers(sandbox.project)).toEqual([]);
     expect(await leftovers(sandbox.cacheDir)).toEqual([]);
   });
