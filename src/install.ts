@@ -3,7 +3,6 @@ import type { ArchiveWorker } from './archive-worker.js';
 import { ArchiveCache } from './cache.js';
 import type { CredentialProvider } from './credentials.js';
 import { NpkgError, asNpkgError, hasErrnoCode } from './errors.js';
-import { limitConcurrency } from './limit.js';
 import { installModule, upToDate, type ModuleContext, type Outcome } from './install-module.js';
 import type { BitbucketHttp } from './http.js';
 import { lockfileDrift, lockfilePath, lockMatches, parseLockfile, writeLockfile, type Lock } from './lockfile.js';
@@ -120,13 +119,15 @@ async function installAll(options: InstallOptions, manifest: Manifest, lock: Loc
     ));
   let worker: Promise<ArchiveWorker> | undefined;
   const getArchiveWorker = () => (worker ??= import('./archive-worker.js').then(({ ArchiveWorker }) => new ArchiveWorker()));
-  // Up-to-date modules are settled first.
+  // Up-to-date modules are settled first; p-limit loads meanwhile, used only when there is work.
+  const limiting = import('p-limit');
   const idle: ModuleContext = { options, manifest, state, cache, getHttp, getArchiveWorker, slot: (work) => work() };
   const outcomes = await Promise.all(manifest.modules.map((spec) => upToDate(idle, spec, lock)));
   for (const outcome of outcomes) if (outcome !== undefined) events.moduleDone?.(outcome.result);
   const pending = manifest.modules.filter((_, index) => outcomes[index] === undefined);
   if (pending.length > 0) {
-    const context: ModuleContext = { ...idle, slot: limitConcurrency(options.concurrency) };
+    const { default: pLimit } = await limiting;
+    const context: ModuleContext = { ...idle, slot: pLimit(options.concurrency) };
     const done = await Promise.all(pending.map((spec) => installOne(context, spec, lock))).finally(async () => (await worker)?.close());
     for (const [index, spec] of pending.entries()) outcomes[manifest.modules.indexOf(spec)] = done[index];
   }
