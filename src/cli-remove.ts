@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { NpkgError, hasErrnoCode } from './errors.js';
 import { lockfilePath, parseLockfile, writeLockfile } from './lockfile.js';
 import { editManifestFile } from './manifest-edit.js';
@@ -15,6 +15,7 @@ export async function runRemove(args: { cwd?: string | undefined; names: string[
   if (unknown.length > 0) {
     throw new NpkgError('USAGE', `not in ${manifest.file}: ${unknown.join(', ')} (modules: ${[...known].join(', ') || 'none'}); nothing was changed`);
   }
+  await mkdir(manifest.vendorPath, { recursive: true });
   const release = await acquireProjectLock(manifest.vendorPath, { waitMs: 60_000 });
   try {
     const lockFile = lockfilePath(manifest);

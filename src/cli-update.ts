@@ -7,7 +7,7 @@ import { install } from './install.js';
 import { lockfilePath, parseLockfile, type Lock } from './lockfile.js';
 import { editManifestFile } from './manifest-edit.js';
 import { loadManifest, type ModuleSpec } from './manifest.js';
-import { printError } from './reporter.js';
+import { Reporter, printError } from './reporter.js';
 
 export interface UpdateArgs extends NetworkFlags {
   cwd?: string | undefined;
@@ -62,8 +62,11 @@ export async function runUpdate(args: UpdateArgs, env: Env): Promise<number> {
     ...installSettings(settings),
     credentials: provider,
     reresolve: new Set(targets.map((spec) => spec.name)),
+    // Warnings, retries, --verbose lines and the wait for another npkg; the per-module lines are update's own.
+    events: (({ warning, retry, debug, waiting }) => ({ warning, retry, debug, waiting }))(new Reporter({ verbose: args.verbose, quiet: args.quiet, progress: false }).events()),
   });
-  const after = await readFile(lockFile, 'utf8').then((text) => parseLockfile(text, lockFile));
+  // No lockfile is written when every module failed.
+  const after: Lock = await readFile(lockFile, 'utf8').then((text) => parseLockfile(text, lockFile), () => new Map());
   const changes = targets.map((spec) => {
     const old = before.get(spec.name);
     const now = after.get(spec.name);

@@ -26,8 +26,10 @@ async function parseWithYargs(argv: string[]): Promise<void> {
     .alias('help', 'h')
     .wrap(Math.min(100, process.stdout.columns || 80))
     .fail((message, error) => {
-      if (error) throw error;
-      throw new NpkgError('USAGE', `${message}${suggestFlag(message)}; see \`npkg --help\``);
+      // yargs' own errors (a flag without its value) are usage errors too; any other is ours.
+      if (error && error.name !== 'YError') throw error;
+      const text = message ?? error?.message ?? 'invalid command line';
+      throw new NpkgError('USAGE', `${text}${suggestFlag(text)}; see \`npkg --help\``);
     });
   await parser.parseAsync();
 }

@@ -1,4 +1,4 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Emulator } from '../support/bitbucket-emulator.js';
@@ -68,13 +68,19 @@ describe('npkg remove', () => {
   it('exits 2 on an unknown name and changes no byte', async () => {
     const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.0.0' } });
     expect((await runCli(['install'], { sandbox, emulator, env: TOKEN_ENV })).code).toBe(0);
-    const { readFile } = await import('node:fs/promises');
     const files = ['modules.json', 'modules.lock.json', 'vendor/.npkg-state.json'].map((file) => path.join(sandbox.project, file));
     const before = await Promise.all(files.map((file) => readFile(file)));
     const result = await runCli(['remove', 'utils', 'nope'], { sandbox });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/not in .*modules\.json: nope/);
     expect(await Promise.all(files.map((file) => readFile(file)))).toEqual(before);
+  });
+
+  it('removes a module that was never installed (no vendor folder yet)', async () => {
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.0.0', other: 'v1.0.0' } });
+    const result = await runCli(['remove', 'utils'], { sandbox });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(await readFile(path.join(sandbox.project, 'modules.json'), 'utf8')).modules).toEqual({ other: 'v1.0.0' });
   });
 });
 

@@ -20,6 +20,14 @@ useEmulator({ repos: [lib('acme/lib'), lib('acme/other'), lib('acme/edited')], b
 const lockOf = async (sandbox: { project: string }) => JSON.parse(await readFile(path.join(sandbox.project, 'modules.lock.json'), 'utf8')).modules;
 
 describe('npkg update', () => {
+  it('with no lockfile and every module failing, reports each failure and its exit code', async () => {
+    const sandbox = await makeSandbox({ workspace: 'acme', modules: { lib: 'v0.9.0' } });
+    const result = await runCli(['update'], { sandbox, emulator, env: {} });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/^npkg: lib: no Bitbucket credential for workspace acme/m);
+    expect(result.stderr).not.toMatch(/unexpected error|ENOENT/);
+  });
+
   it('moves a range to a new tag and an exact tag to where it was moved, printing old → new', async () => {
     const sandbox = await makeSandbox({ workspace: 'acme', modules: { lib: '~1.0.0', other: 'v1.0.0' } });
     expect((await runCli(['install'], { sandbox, emulator, env: TOKEN_ENV })).code).toBe(0);
