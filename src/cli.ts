@@ -56,6 +56,10 @@ function editDistance(a: string, b: string): number {
 /** Runs the CLI; every error ends here as one line and an exit code. */
 export async function main(argv: string[]): Promise<void> {
   const verbose = argv.includes('--verbose') || argv.includes('-v');
+  // A reader that stops early (`npkg ls | head -1`) ends the output, not the command.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  });
   try {
     const fast = parseInstallFast(argv);
     if (fast !== undefined) {

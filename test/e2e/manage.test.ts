@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Emulator } from '../support/bitbucket-emulator.js';
 import { TEST_REPOS } from '../support/fixtures.js';
-import { TEST_TOKEN, TOKEN_ENV, makeSandbox, parseJson, runCli, useEmulator } from '../helpers.js';
+import { TEST_TOKEN, TOKEN_ENV, makeSandbox, parseJson, runCli, startCli, useEmulator } from '../helpers.js';
 
 let emulator: Emulator;
 useEmulator({ repos: TEST_REPOS, bearerTokens: [TEST_TOKEN] }, (started) => (emulator = started));
@@ -24,6 +24,17 @@ describe('npkg list', () => {
     expect(verified.code).toBe(0);
     expect(verified.stdout).toMatch(/^icons {2}v3\.1\.0 {2}[0-9a-f]{12} {2}modified$/m);
     expect(verified.stdout).toMatch(/^utils {2}v1\.0\.0 {2}[0-9a-f]{12} {2}ok$/m);
+  });
+});
+
+describe('output to a reader that goes away', () => {
+  it('stops writing quietly (npkg ls | head -1)', async () => {
+    // More lines than a pipe holds, so that npkg is still writing when head exits.
+    const modules = Object.fromEntries(Array.from({ length: 5000 }, (_, index) => [`m${index}`, 'v1.0.0']));
+    const sandbox = await makeSandbox({ workspace: 'acme', modules });
+    const result = await startCli(['ls'], { sandbox, under: ['sh', '-c', '"$0" "$@" | head -1'] }).done;
+    expect(result.stdout).toMatch(/^m0 .*\n$/);
+    expect(result.stderr).toBe('');
   });
 });
 
