@@ -126,7 +126,8 @@ class FileStore implements CredentialStore {
       return typeof data === 'object' && data !== null && !Array.isArray(data) ? (data as Record<string, unknown>) : {};
     } catch (error) {
       if (hasErrnoCode(error, 'ENOENT')) return {};
-      if (error instanceof SyntaxError) throw new NpkgError('USAGE', `${this.file} is damaged: delete it and run \`npkg login\``);
+      // No usable credential (exit 4), as for a damaged keychain entry.
+      if (error instanceof SyntaxError) throw new NpkgError('NO_CREDENTIAL', `${this.file} is damaged: delete it and run \`npkg login\``);
       throw error;
     }
   }
@@ -141,8 +142,13 @@ class FileStore implements CredentialStore {
 }
 
 function parseCredential(text: string, where: string): StoredCredential {
-  const data = JSON.parse(text) as Partial<StoredCredential>;
-  if (typeof data.accessToken !== 'string' || typeof data.grant !== 'string') {
+  let data: Partial<StoredCredential> | null = null;
+  try {
+    data = JSON.parse(text) as Partial<StoredCredential> | null;
+  } catch {
+    // Reported below, like any other damage.
+  }
+  if (typeof data?.accessToken !== 'string' || typeof data.grant !== 'string') {
     throw new NpkgError('NO_CREDENTIAL', `the credential stored in ${where} is damaged: run \`npkg logout\`, then \`npkg login\``);
   }
   return data as StoredCredential;

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { openCredentialStore } from '../../src/credential-store.js';
-import { makeSandbox } from '../helpers.js';
+import { makeSandbox, runCli } from '../helpers.js';
 
 /** Whether a real Secret Service answers here (CI runs the tests inside dbus-run-session with gnome-keyring). */
 async function keychainAvailable(): Promise<string | undefined> {
@@ -42,5 +42,20 @@ describe('credential stores', () => {
     expect(await store.get(host)).toMatchObject({ accessToken: 'access-token', refreshToken: long });
     expect(await store.delete(host)).toBe(true);
     expect(await store.get(host)).toBeUndefined();
+    // An entry that is not npkg's JSON reads as damaged (exit 4), not as a crash.
+    const keytar = createRequire(import.meta.url)('keytar') as typeof import('keytar');
+    await keytar.setPassword('npkg', host, 'not json');
+    await expect(store.get(host)).rejects.toMatchObject({ code: 'NO_CREDENTIAL', message: expect.stringMatching(/is damaged: run `npkg logout`/) });
+    await store.delete(host);
+  });
+
+  it('reads a damaged credentials.json as no usable credential (exit 4), naming the file', async () => {
+    const sandbox = await makeSandbox();
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    await mkdir(sandbox.configDir, { recursive: true });
+    await writeFile(`${sandbox.configDir}/credentials.json`, '{"bitbucket.org": {');
+    const result = await runCli(['whoami'], { sandbox, env: { NPKG_CREDENTIAL_STORE: 'file' } });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/credentials\.json is damaged: delete it and run `npkg login`/);
   });
 });
