@@ -61,11 +61,13 @@ export async function startCallbackServer(callbackUrl: string, state: string | (
   });
   const app = await buildCallbackApp(url.pathname, state, (query) => settle(query), stateParam);
   const host = url.hostname === 'localhost' ? '127.0.0.1' : url.hostname.replace(/^\[|\]$/g, '');
+  const wantedPort = Number(url.port || 80);
   try {
-    await app.listen({ host, port: Number(url.port || 80) });
+    await app.listen({ host, port: wantedPort });
   } catch (error) {
-    if (hasErrnoCode(error, 'EADDRINUSE')) {
-      throw new NpkgError('USAGE', `port ${url.port} is in use, so the login callback cannot listen on ${callbackUrl}: free it, or pass another --callback-url (the consumer's registered callback must match)`);
+    if (hasErrnoCode(error, 'EADDRINUSE') || hasErrnoCode(error, 'EACCES')) {
+      const why = hasErrnoCode(error, 'EACCES') ? 'needs privileges to listen on' : 'is in use';
+      throw new NpkgError('USAGE', `port ${wantedPort} ${why}, so the login callback cannot listen on ${callbackUrl}: free it, or pass another --callback-url (the consumer's registered callback must match)`);
     }
     throw error;
   }

@@ -18,7 +18,9 @@ export type ErrorCode =
   | 'PROJECT_LOCKED'
   | 'NETWORK'
   | 'TIMEOUT'
-  | 'SERVER';
+  | 'SERVER'
+  /** The local disk refused: no space, no permission, read-only. */
+  | 'FILE_SYSTEM';
 
 export interface ErrorDetails {
   /** Extra lines shown with --verbose only (URLs without secrets, status, body excerpt). */
@@ -67,11 +69,14 @@ export function isCredentialError(code: ErrorCode): boolean {
   return CREDENTIAL_CODES.has(code);
 }
 
-/** Wraps anything thrown into an NpkgError, keeping the original as the cause. */
+const FILE_SYSTEM_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EMFILE', 'ENFILE', 'EIO']);
+
+/** Wraps anything thrown into an NpkgError, keeping the original as the cause; a local disk error is FILE_SYSTEM. */
 export function asNpkgError(error: unknown, fallback: ErrorCode = 'SERVER'): NpkgError {
   if (error instanceof NpkgError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new NpkgError(fallback, message, { cause: error });
+  const code = (error as { code?: unknown } | null)?.code;
+  return new NpkgError(typeof code === 'string' && FILE_SYSTEM_ERRORS.has(code) ? 'FILE_SYSTEM' : fallback, message, { cause: error });
 }
 
 export function hasErrnoCode(error: unknown, code: string): boolean {

@@ -86,10 +86,9 @@ export async function fetchTree(context: FetchContext, spec: ModuleSpec, commit:
       const worker = await context.archiveWorker();
       worker.start();
       const download = await opening;
-      const result =
-        'bytes' in download
-          ? await extractInWorker(context, spec, label, download.bytes, staging, writer, worker)
-          : await extract(context, spec, label, download.stream, staging, writer, download.size);
+      let result: ExtractResult;
+      if ('bytes' in download) ({ result, writer } = await extractInWorker(context, spec, label, download.bytes, staging, writer, worker));
+      else result = await extract(context, spec, label, download.stream, staging, writer, download.size);
       return { staging, integrity: result.integrity, source: 'download', ...(writer === undefined ? {} : { cacheWriter: writer }) };
     } catch (error) {
       // Nothing of a failed attempt survives: the next one starts clean.
@@ -147,7 +146,10 @@ async function readBody(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** extractArchive on the worker, the raw bytes written to the cache meanwhile. */
+/**
+ * extractArchive on the worker, the raw bytes written to the cache meanwhile.
+ * A cache that cannot be written is dropped with a warning (the writer comes back undefined).
+ */
 async function extractInWorker(
   context: FetchContext,
   spec: ModuleSpec,
@@ -156,7 +158,7 @@ async function extractInWorker(
   staging: string,
   writer: CacheWriter | undefined,
   worker: ArchiveWorker,
-): Promise<ExtractResult> {
+): Promise<{ result: ExtractResult; writer: CacheWriter | undefined }> {
   context.onBytes(spec.name, bytes.length, bytes.length);
   // Both settle before anything is thrown: the caller removes the staging folder and the cache
   // file on failure, and neither may still be written then.
@@ -165,8 +167,12 @@ async function extractInWorker(
     writer === undefined ? undefined : finished(writer.stream.end(bytes)),
   ]);
   if (extracted.status === 'rejected') throw extracted.reason;
-  if (copied.status === 'rejected') throw asNpkgError(copied.reason, 'NETWORK');
-  return extracted.value;
+  if (copied.status === 'rejected') {
+    warnNoCache(context, copied.reason);
+    await writer!.discard();
+    return { result: extracted.value, writer: undefined };
+  }
+  return { result: extracted.value, writer };
 }
 
 async function extract(
@@ -194,10 +200,14 @@ async function openCacheWriter(context: FetchContext, spec: ModuleSpec, commit: 
   try {
     return await context.cache.writer(spec.workspace, spec.slug, commit);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    context.onWarning(`cannot write the cache in ${path.resolve(context.cache.dir)} (${reason}); going on without it`);
+    warnNoCache(context, error);
     return undefined;
   }
+}
+
+function warnNoCache(context: FetchContext, error: unknown): void {
+  const reason = error instanceof Error ? error.message : String(error);
+  context.onWarning(`cannot write the cache in ${path.resolve(context.cache.dir)} (${reason}); going on without it`);
 }
 
 const TRANSFER_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'ERR_STREAM_PREMATURE_CLOSE']);

@@ -92,7 +92,10 @@ async function oauth1Login(options: LoginOptions, consumer: Consumer): Promise<S
 
 /** A pasted redirect URL gives its query; a bare code is taken as the answer to our own state. */
 export function pastedCallback(answer: string, state: string): URLSearchParams {
-  if (/^https?:\/\//.test(answer)) return new URL(answer).searchParams;
+  if (/^https?:\/\//.test(answer)) {
+    if (!URL.canParse(answer)) throw new NpkgError('USAGE', 'that is not a whole URL: paste the full address the browser ended on, or only the value of its `code`');
+    return new URL(answer).searchParams;
+  }
   if (!/^[A-Za-z0-9._~-]+$/.test(answer)) throw new NpkgError('USAGE', 'paste the whole redirected URL, or the value of its `code` parameter');
   return new URLSearchParams({ code: answer, state });
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { linkStaysInside } from '../../src/archive-paths.js';
 import { environmentCredentials, fingerprint, workspaceTokenVariable } from '../../src/credentials.js';
-import { exitCodeFor } from '../../src/errors.js';
+import { asNpkgError, exitCodeFor } from '../../src/errors.js';
 import { parseRetryAfter, redact } from '../../src/http.js';
 import { formatLockfile, lockfileDrift, parseLockfile, type LockEntry } from '../../src/lockfile.js';
 import { parseManifest } from '../../src/manifest.js';
@@ -65,6 +65,13 @@ describe('exit codes', () => {
     expect(exitCodeFor('NO_CREDENTIAL')).toBe(4);
     expect(exitCodeFor('CREDENTIAL_REFUSED')).toBe(4);
     expect(exitCodeFor('INTEGRITY_MISMATCH')).toBe(1);
+    expect(exitCodeFor('FILE_SYSTEM')).toBe(1);
+  });
+
+  it('reports a local disk error as FILE_SYSTEM, whatever the fallback', () => {
+    const full = Object.assign(new Error("ENOSPC: no space left on device, write '/p/vendor/x'"), { code: 'ENOSPC' });
+    expect(asNpkgError(full, 'NETWORK')).toMatchObject({ code: 'FILE_SYSTEM', message: full.message });
+    expect(asNpkgError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), 'NETWORK').code).toBe('NETWORK');
   });
 });
 
