@@ -40,15 +40,23 @@ export async function loadSettings(flags: SettingsFlags, env: Env): Promise<Sett
   // env-paths loads only when a folder is not given by the environment.
   const platform = env.NPKG_CONFIG_DIR && env.NPKG_CACHE_DIR ? undefined : (await import('env-paths')).default('npkg', { suffix: '' });
   const configDir = path.resolve(env.NPKG_CONFIG_DIR || platform!.config);
-  const file = await readConfigFile(path.join(configDir, 'config.json'));
+  const configFile = path.join(configDir, 'config.json');
+  const file = await readConfigFile(configFile);
   const cacheDir = path.resolve(env.NPKG_CACHE_DIR || platform!.cache);
+  // Each setting from the first source that has it; a bad value is named by where it came from.
+  const inFile = (key: string) => `${key} in ${configFile}`;
   return {
-    bitbucketUrl: checkUrl(env.BITBUCKET_URL || stringValue(file.bitbucketUrl) || 'https://bitbucket.org', 'BITBUCKET_URL'),
-    apiUrl: checkUrl(env.BITBUCKET_API_URL || stringValue(file.apiUrl) || 'https://api.bitbucket.org', 'BITBUCKET_API_URL'),
-    concurrency: checkCount(flags.concurrency ?? numberValue(file.concurrency) ?? 8, '--concurrency', 1, 64),
+    bitbucketUrl: checkUrl(...first([env.BITBUCKET_URL || undefined, 'BITBUCKET_URL'], [stringValue(file.bitbucketUrl), inFile('bitbucketUrl')], ['https://bitbucket.org', ''])),
+    apiUrl: checkUrl(...first([env.BITBUCKET_API_URL || undefined, 'BITBUCKET_API_URL'], [stringValue(file.apiUrl), inFile('apiUrl')], ['https://api.bitbucket.org', ''])),
+    concurrency: checkCount(...first([flags.concurrency, '--concurrency'], [numberValue(file.concurrency, inFile('concurrency')), inFile('concurrency')], [8, '']), 1, 64),
     retries: checkCount(flags.retries ?? 3, '--retries', 0, 20),
     networkTimeoutMs:
-      1000 * checkCount(flags.networkTimeout ?? numberValue(env.NPKG_NETWORK_TIMEOUT, 'NPKG_NETWORK_TIMEOUT') ?? 30, '--network-timeout', 1, 3600),
+      1000 *
+      checkCount(
+        ...first([flags.networkTimeout, '--network-timeout'], [numberValue(env.NPKG_NETWORK_TIMEOUT, 'NPKG_NETWORK_TIMEOUT'), 'NPKG_NETWORK_TIMEOUT'], [30, '']),
+        1,
+        3600,
+      ),
     cacheDir,
     configDir,
     clientId: stringValue(file.clientId),
@@ -83,6 +91,11 @@ function checkUrl(value: string, name: string): string {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new NpkgError('USAGE', `${name} must be an http(s) URL`);
   if (url.username || url.password) throw new NpkgError('USAGE', `${name} must not hold credentials: use BITBUCKET_TOKEN or \`npkg login\``);
   return url.toString().replace(/\/+$/, '');
+}
+
+/** The first [value, source name] pair with a value. */
+function first<T>(...sources: Array<[T | undefined, string]>): [T, string] {
+  return sources.find(([value]) => value !== undefined) as [T, string];
 }
 
 function checkCount(value: number, name: string, min: number, max: number): number {

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { compareBytes } from './lockfile.js';
+import { NpkgError } from './errors.js';
 
 /**
  * Go's dirhash Hash1: sorted lines of `hex(sha256(content))  path\n`, hashed
@@ -12,7 +13,9 @@ export function hash1(files: Iterable<readonly [path: string, sha256Hex: string]
   const sorted = [...files].sort(([a], [b]) => compareBytes(a, b));
   const summary = createHash('sha256');
   for (const [file, digest] of sorted) {
-    if (file.includes('\n')) throw new Error(`dirhash: file name with a newline: ${JSON.stringify(file)}`);
+    if (file.includes('\n')) {
+      throw new NpkgError('HOSTILE_ARCHIVE', `a file name holds a newline, which the tree hash (h1) cannot record: ${JSON.stringify(file)}; rename it in the repository`);
+    }
     summary.update(`${digest}  ${file}\n`);
   }
   return `h1:${summary.digest('base64')}`;

@@ -60,7 +60,11 @@ export class BitbucketHttp {
         const body = await readExcerpt(response.body);
         if (refusedBySignIn || (html && response.statusCode < 400)) throw refused(credential, label, [`GET ${redact(finalUrl)} → sign-in page`]);
         if (response.statusCode === 404) {
-          throw new NpkgError('REPO_NOT_FOUND', `archive of ${label} not found at ${redact(url)}`, { detail: [body] });
+          throw new NpkgError(
+            'REPO_NOT_FOUND',
+            `archive of ${label} not found at ${redact(url)}: the commit or the repository is gone (rewritten history, renamed or deleted); \`npkg update\` resolves the ref again`,
+            { detail: [body] },
+          );
         }
         checkStatus({ statusCode: response.statusCode, headers: response.headers, url: finalUrl, body }, credential, label, 'archive');
       }

@@ -13,13 +13,13 @@ export function tempSuffix(): string {
 }
 
 /** JSON.parse, but a syntax error names the file with line and column, on one line. */
-export function parseJsonWithPosition(text: string, file: string, code: ErrorCode): unknown {
+export function parseJsonWithPosition(text: string, file: string, code: ErrorCode, advice = ''): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
     const { offset, reason } = locateSyntaxError(text) ?? { offset: text.length, reason: 'not valid JSON' };
     const { line, column } = lineAndColumn(text, offset);
-    throw new NpkgError(code, `${file}:${line}:${column}: invalid JSON: ${reason}`, { cause: error });
+    throw new NpkgError(code, `${file}:${line}:${column}: invalid JSON: ${reason}${advice}`, { cause: error });
   }
 }
 

@@ -36,7 +36,8 @@ export async function readLockfile(file: string): Promise<Lock | undefined> {
 }
 
 export function parseLockfile(text: string, file: string): Lock {
-  const data = parseJsonWithPosition(text, file, 'LOCKFILE_INVALID') as Record<string, unknown> | null;
+  const advice = '; a merge conflict? keep one side, or restore it with git, then run `npkg install`';
+  const data = parseJsonWithPosition(text, file, 'LOCKFILE_INVALID', advice) as Record<string, unknown> | null;
   const fail = (key: string, message: string): never => {
     throw new NpkgError('LOCKFILE_INVALID', `${file}: ${key}: ${message}; fix it or delete it and run \`npkg install\``);
   };

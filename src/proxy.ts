@@ -69,7 +69,8 @@ export async function proxiedFetch(url: string, init: RequestInit = {}): Promise
   return exchange().catch((error: unknown) => {
     const name = (error as { name?: unknown } | null)?.name;
     if (name === 'TimeoutError') throw new NpkgError('NETWORK', `no answer from ${host} within the network timeout (NPKG_NETWORK_TIMEOUT)`, { retryable: true });
-    const code = String((error as { cause?: { code?: unknown } } | null)?.cause?.code ?? 'ECONNECTION');
+    const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+    const code = String(cause?.code ?? cause?.message ?? (error as Error).message);
     throw new NpkgError('NETWORK', `network error talking to ${host}${proxy === '' ? '' : ` through the proxy ${new URL(proxy).host}`}: ${code}`, { retryable: true, cause: error });
   });
 }
