@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { GLOBAL_FLAGS, INSTALL_FLAGS, parseInstallFast } from './cli-options.js';
+import { GLOBAL_FLAGS, INSTALL_FLAGS, NETWORK_FLAGS, parseInstallFast } from './cli-options.js';
 import { NpkgError, exitCodeFor } from './errors.js';
 import { printError } from './reporter.js';
 
@@ -18,7 +18,7 @@ async function parseWithYargs(argv: string[]): Promise<void> {
     .options(yargsOptions(GLOBAL_FLAGS)))
     .completion('completion', 'Print a shell completion script (bash, zsh): npkg completion >> ~/.bashrc')
     .recommendCommands()
-    .demandCommand(1, 'name a command: npkg install (see npkg --help)')
+    .demandCommand(1, 'name a command, e.g. npkg install')
     .strict()
     .version(version())
     .alias('version', 'V')
@@ -29,7 +29,9 @@ async function parseWithYargs(argv: string[]): Promise<void> {
       // yargs' own errors (a flag without its value) are usage errors too; any other is ours.
       if (error && error.name !== 'YError') throw error;
       const text = message ?? error?.message ?? 'invalid command line';
-      throw new NpkgError('USAGE', `${text}${suggestFlag(text)}; see \`npkg --help\``);
+      // yargs' "Did you mean install?" does not say what was wrong.
+      const what = text.startsWith('Did you mean') ? `unknown command "${argv.find((arg) => !arg.startsWith('-')) ?? ''}": ` : '';
+      throw new NpkgError('USAGE', `${what}${text}${suggestFlag(text)}; see \`npkg --help\``);
     });
   await parser.parseAsync();
 }
@@ -38,9 +40,10 @@ async function parseWithYargs(argv: string[]): Promise<void> {
 export function suggestFlag(message: string): string {
   const unknown = /^Unknown arguments?: ([\w-]+)/.exec(message)?.[1];
   if (unknown === undefined) return '';
-  const known = [...Object.keys(GLOBAL_FLAGS), ...Object.keys(INSTALL_FLAGS), 'latest', 'verify', 'paste', 'oauth1', 'client-id', 'callback-url', 'with-token', 'client-credentials', 'timeout'];
+  const known = [...Object.keys(GLOBAL_FLAGS), ...Object.keys(INSTALL_FLAGS), ...Object.keys(NETWORK_FLAGS), 'latest', 'verify', 'paste', 'oauth1', 'client-id', 'callback-url', 'with-token', 'client-credentials', 'timeout'];
   const best = known.map((flag) => ({ flag, distance: editDistance(unknown, flag) })).sort((a, b) => a.distance - b.distance)[0];
-  return best !== undefined && best.distance <= 2 ? `, did you mean --${best.flag}?` : '';
+  // Two edits for a word of six letters or more, fewer for shorter ones: `c` suggests nothing.
+  return best !== undefined && best.distance <= Math.min(2, Math.floor(unknown.length / 3)) ? `, did you mean --${best.flag}?` : '';
 }
 
 function editDistance(a: string, b: string): number {
