@@ -127,6 +127,14 @@ function toCredential(grant: StoredCredential['grant'], tokens: oauth.TokenEndpo
   };
 }
 
+/** What to do about the usual OAuth errors (RFC 6749 §5.2), after the server's own words. */
+const TOKEN_ERROR_ADVICE: Record<string, string> = {
+  invalid_client: '; check the consumer key and secret (BITBUCKET_CLIENT_ID, BITBUCKET_CLIENT_SECRET, --client-id)',
+  unauthorized_client: '; the consumer may not use this grant: client credentials need a private consumer',
+  invalid_grant: '; run `npkg login` again',
+  invalid_request: '; run `npkg login` again',
+};
+
 /** Token endpoint errors as NpkgErrors; a rejected grant (400/401) means "log in again". */
 async function tokenResponse(work: () => Promise<oauth.TokenEndpointResponse>): Promise<oauth.TokenEndpointResponse> {
   try {
@@ -134,9 +142,8 @@ async function tokenResponse(work: () => Promise<oauth.TokenEndpointResponse>): 
   } catch (error) {
     if (error instanceof oauth.ResponseBodyError) {
       const code = error.status === 400 || error.status === 401 ? 'CREDENTIAL_REFUSED' : 'SERVER';
-      throw new NpkgError(code, `Bitbucket's token endpoint answered ${error.status} ${error.error}${error.error_description ? `: ${error.error_description}` : ''}`, {
-        retryable: error.status >= 500,
-      });
+      const said = `${error.status} ${error.error}${error.error_description ? `: ${error.error_description}` : ''}`;
+      throw new NpkgError(code, `Bitbucket's token endpoint answered ${said}${TOKEN_ERROR_ADVICE[error.error] ?? ''}`, { retryable: error.status >= 500 });
     }
     if (error instanceof oauth.OperationProcessingError || error instanceof oauth.UnsupportedOperationError) {
       throw new NpkgError('SERVER', `unexpected answer from Bitbucket's token endpoint: ${error.message}`);
@@ -155,7 +162,9 @@ function guard<T>(work: () => T): T {
     if (error instanceof oauth.AuthorizationResponseError) {
       throw new NpkgError('CREDENTIAL_REFUSED', `Bitbucket refused the authorization: ${error.error}${error.error_description ? ` (${error.error_description})` : ''}`);
     }
-    if (error instanceof oauth.OperationProcessingError) throw new NpkgError('CREDENTIAL_REFUSED', `the authorization answer is not valid: ${error.message}`);
+    if (error instanceof oauth.OperationProcessingError) {
+      throw new NpkgError('CREDENTIAL_REFUSED', `the authorization answer is not valid: ${error.message}; run \`npkg login\` again (with --paste, paste the address of this attempt)`);
+    }
     throw error;
   }
 }

@@ -250,6 +250,15 @@ describe('renewal and other grants', () => {
     expect(stored.refreshToken).toBeUndefined();
   });
 
+  it('says what to check when the token endpoint refuses the consumer', async () => {
+    const server = await start();
+    const sandbox = await makeSandbox();
+    const result = await runCli(['login', '--client-credentials'], { sandbox, emulator: server, env: { ...CONSUMER_ENV, BITBUCKET_CLIENT_SECRET: 'not-the-secret-0123456789' } });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/^npkg: Bitbucket's token endpoint answered 40\d invalid_client.*; check the consumer key and secret \(BITBUCKET_CLIENT_ID, BITBUCKET_CLIENT_SECRET, --client-id\)\n$/);
+    expect(result.stderr).not.toContain('not-the-secret-0123456789');
+  });
+
   it('ends a silent token endpoint with a timeout error, storing nothing', async () => {
     const server = await start();
     const sandbox = await makeSandbox();
