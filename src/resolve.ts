@@ -48,7 +48,8 @@ export async function resolveRef(get: GetJson, apiUrl: string, target: RepoRef):
   const newest = newestTags(tags, 3);
   throw new NpkgError(
     'REF_NOT_FOUND',
-    `${ref} matches no tag, branch or commit of ${workspace}/${slug} (${newest.length > 0 ? `newest tags: ${newest.join(', ')}` : 'it has no tags'})`,
+    // SPEC §4's own example of an error message, kept word for word.
+    `tag ${ref} not found in ${workspace}/${slug} (${newest.length > 0 ? `newest tags: ${newest.join(', ')}` : 'it has no tags'})`,
   );
 }
 

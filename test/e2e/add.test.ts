@@ -59,7 +59,7 @@ describe('npkg add', () => {
     expect(early.stderr).toMatch(/acme\/early has no semver tag/);
     const unknown = await runCli(['add', 'utils@v9.9.9'], { sandbox, emulator, env: TOKEN_ENV });
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/v9\.9\.9 matches no tag, branch or commit of acme\/utils/);
+    expect(unknown.stderr).toMatch(/tag v9\.9\.9 not found in acme\/utils/);
     expect(await manifestText(sandbox)).toBe(before);
   });
 });

@@ -138,7 +138,7 @@ describe('resolveRef', () => {
   it('names the newest tags when nothing matches', async () => {
     const { get } = fakeApi({ '/refs/tags?pagelen=100&sort=-target.date': tagList });
     await expect(resolveRef(get, api, { workspace: 'acme', slug: 'utils', ref: 'v9.0.0' })).rejects.toThrow(
-      'v9.0.0 matches no tag, branch or commit of acme/utils (newest tags: v2.1.3, v2.0.0, v1.4.0)',
+      'tag v9.0.0 not found in acme/utils (newest tags: v2.1.3, v2.0.0, v1.4.0)',
     );
   });
 });
