@@ -44,9 +44,11 @@ export async function acquireLock(file: string, options: LockOptions): Promise<(
     } catch (error) {
       if (!hasErrnoCode(error, 'EEXIST')) throw error;
     }
-    const owner = await readOwner(file);
+    const text = await readText(file);
+    if (text === undefined) continue; // released meanwhile
+    const owner = parseOwner(text);
     if (owner === undefined ? await isAbandoned(file) : isStale(owner)) {
-      await rm(file, { force: true });
+      await takeOver(file, text);
       continue;
     }
     if (Date.now() >= deadline) {
@@ -61,15 +63,47 @@ export async function acquireLock(file: string, options: LockOptions): Promise<(
   }
 }
 
-async function readOwner(file: string): Promise<LockOwner | undefined> {
+async function readText(file: string): Promise<string | undefined> {
   try {
-    const data = JSON.parse(await readFile(file, 'utf8')) as Partial<LockOwner>;
-    if (typeof data.pid !== 'number' || typeof data.host !== 'string') return undefined;
-    return { pid: data.pid, host: data.host, ...(typeof data.started === 'string' ? { started: data.started } : {}) };
+    return await readFile(file, 'utf8');
   } catch (error) {
-    // A lock file being written right now reads as empty: not stale, just young.
-    if (hasErrnoCode(error, 'ENOENT') || error instanceof SyntaxError) return undefined;
+    if (hasErrnoCode(error, 'ENOENT')) return undefined;
     throw error;
+  }
+}
+
+/** The owner in a lock file's text; undefined while it is being written (empty) or if it is damaged. */
+function parseOwner(text: string): LockOwner | undefined {
+  try {
+    const data = JSON.parse(text) as Partial<LockOwner> | null;
+    if (typeof data?.pid !== 'number' || typeof data.host !== 'string') return undefined;
+    return { pid: data.pid, host: data.host, ...(typeof data.started === 'string' ? { started: data.started } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Deletes a stale lock file, unless another process took it over meanwhile:
+ * under a short second lock, the file goes only if it still holds `staleText`.
+ * (Without that, two processes judging the same lock stale could both take it.)
+ */
+async function takeOver(file: string, staleText: string): Promise<void> {
+  const guard = `${file}.takeover`;
+  let handle;
+  try {
+    handle = await open(guard, 'wx');
+  } catch (error) {
+    if (!hasErrnoCode(error, 'EEXIST')) throw error;
+    // Another process is taking over right now; a guard that stays for seconds was left by a kill.
+    if (await isAbandoned(guard)) await rm(guard, { force: true });
+    return;
+  }
+  try {
+    if ((await readText(file)) === staleText) await rm(file, { force: true });
+  } finally {
+    await handle.close();
+    await rm(guard, { force: true });
   }
 }
 
@@ -82,7 +116,9 @@ function isStale(owner: LockOwner): boolean {
   try {
     process.kill(owner.pid, 0);
   } catch (error) {
-    return hasErrnoCode(error, 'ESRCH');
+    if (hasErrnoCode(error, 'ESRCH')) return true;
+    // EPERM: alive, but another user's: its start time still tells whether it is the owner.
+    if (!hasErrnoCode(error, 'EPERM')) return false;
   }
   const started = processStart(owner.pid);
   return owner.started !== undefined && started !== undefined && started !== owner.started;

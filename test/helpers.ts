@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, readlink, writeFile } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startEmulator, type Emulator, type EmulatorOptions } from './support/bitbucket-emulator.js';
 
 const BIN = fileURLToPath(new URL('../bin/npkg.js', import.meta.url));
@@ -89,6 +89,36 @@ export interface RunningCli {
   done: Promise<CliResult>;
 }
 
+/** Process groups of CLIs started by startCli and still running. */
+const running = new Set<number>();
+
+// A test that failed half-way leaves nothing running (a CLI held in a system call by strace, say).
+afterEach(() => {
+  for (const pid of running) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  running.clear();
+});
+
+/**
+ * Waits for a state of the file system or the emulator, polling; fails after
+ * `timeoutMs`, or as soon as `cli` (when given) ends first.
+ */
+export async function waitUntil(reached: () => Promise<boolean> | boolean, options: { cli?: RunningCli; timeoutMs?: number } = {}): Promise<void> {
+  let ended = false;
+  void options.cli?.done.then(() => (ended = true));
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  while (!(await reached())) {
+    if (ended) throw new Error(`the CLI ended before the awaited moment: ${(await options.cli!.done).stderr}`);
+    if (Date.now() > deadline) throw new Error('the awaited moment did not come');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** Starts the CLI and lets the test talk to it while it runs (a login, playing the browser). */
 export function startCli(
   args: string[],
@@ -113,6 +143,8 @@ export function startCli(
     }
   });
   const done = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr })));
+  running.add(child.pid!);
+  void done.then(() => running.delete(child.pid!));
   return {
     waitForLine: (pattern) =>
       new Promise((resolve, reject) => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Emulator } from '../support/bitbucket-emulator.js';
 import { TEST_REPOS } from '../support/fixtures.js';
-import { TEST_TOKEN, TOKEN_ENV, makeSandbox, parseJson, runCli, useEmulator, type Sandbox } from '../helpers.js';
+import { TEST_TOKEN, TOKEN_ENV, makeSandbox, parseJson, runCli, startCli, useEmulator, waitUntil, type Sandbox } from '../helpers.js';
 
 let emulator: Emulator;
 useEmulator({ repos: TEST_REPOS, bearerTokens: [TEST_TOKEN] }, (started) => (emulator = started));
@@ -15,15 +15,11 @@ describe('one npkg per project', () => {
     const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.4.0' } });
     // The first install's download stalls for a while, holding the project lock.
     emulator.addFault({ server: 'web', path: /\/acme\/utils\/get\//, times: 1, kind: 'stall' });
-    const first = runCli(['install', '--json', '--network-timeout', '2'], { sandbox, emulator, env: TOKEN_ENV });
+    const first = startCli(['install', '--json', '--network-timeout', '2'], { sandbox, emulator, env: TOKEN_ENV });
     // The lock file shows when the first one holds the lock.
-    for (;;) {
-      const names = await readdir(path.join(sandbox.project, 'vendor')).catch(() => [] as string[]);
-      if (names.includes('.npkg.lock')) break;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await waitUntil(async () => (await readdir(path.join(sandbox.project, 'vendor')).catch(() => [] as string[])).includes('.npkg.lock'), { cli: first });
     const second = await runCli(['install', '--json'], { sandbox, emulator, env: TOKEN_ENV });
-    const firstResult = await first;
+    const firstResult = await first.done;
     expect(firstResult.code).toBe(0);
     expect(second.code).toBe(0);
     expect(parseJson<{ modules: Array<{ action: string }> }>(second.stdout).modules[0]!.action).toBe('unchanged');
@@ -38,11 +34,13 @@ describe('one npkg per project', () => {
 
   it('takes over a lock whose pid now belongs to another process (another start time)', async () => {
     const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.0.0' } });
-    // This test's own process is alive, but it is not the one that took the lock.
-    await writeLock(sandbox, { pid: process.pid, host: hostname(), started: String(Number(ownStart()) - 1) });
-    const result = await runCli(['install'], { sandbox, emulator, env: TOKEN_ENV });
-    expect(result.code).toBe(0);
-    expect(await readFile(path.join(sandbox.project, 'vendor', 'utils', 'README.md'), 'utf8')).toBe('utils 1.0\n');
+    // This test's own process is alive, but it is not the one that took the lock; nor is init.
+    for (const pid of [process.pid, 1]) {
+      await writeLock(sandbox, { pid, host: hostname(), started: String(Number(ownStart()) - 1) });
+      const result = await runCli(['install', '--force'], { sandbox, emulator, env: TOKEN_ENV });
+      expect(result.code).toBe(0);
+      expect(await readFile(path.join(sandbox.project, 'vendor', 'utils', 'README.md'), 'utf8')).toBe('utils 1.0\n');
+    }
   });
 
   it('waits 60 s for a live owner, then exits 1 naming it, and touches nothing', { timeout: 120_000 }, async () => {
@@ -65,7 +63,7 @@ describe('one npkg per project', () => {
 });
 
 async function writeLock(sandbox: Sandbox, owner: object): Promise<void> {
-  await mkdir(path.join(sandbox.project, 'vendor'));
+  await mkdir(path.join(sandbox.project, 'vendor'), { recursive: true });
   await writeFile(path.join(sandbox.project, 'vendor', '.npkg.lock'), JSON.stringify(owner));
 }
 

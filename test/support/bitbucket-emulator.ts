@@ -63,8 +63,8 @@ export type Fault =
   | (FaultBase & { kind: 'truncate' })
   /** Half the archive, then a TCP reset. */
   | (FaultBase & { kind: 'reset' })
-  /** The archive at this many bytes per second. */
-  | (FaultBase & { kind: 'drip'; bytesPerSecond: number })
+  /** The archive at this many bytes per second; `chunked`: with no Content-Length, so that it streams. */
+  | (FaultBase & { kind: 'drip'; bytesPerSecond: number; chunked?: boolean })
   /** Headers, then silence. */
   | (FaultBase & { kind: 'stall' });
 
@@ -164,8 +164,9 @@ export async function startEmulator(input: EmulatorOptions): Promise<Emulator> {
   const sendArchive = async (response: ServerResponse, repoName: string, commit: string) => {
     const file = await archiveFile(repoName, commit);
     const size = (await stat(file)).size;
-    response.writeHead(200, { 'content-type': 'application/x-gzip', 'content-length': String(size) });
     const fault = bodyFaults.get(response);
+    const chunked = fault?.kind === 'drip' && fault.chunked === true;
+    response.writeHead(200, { 'content-type': 'application/x-gzip', ...(chunked ? {} : { 'content-length': String(size) }) });
     if (fault?.kind === 'truncate' || fault?.kind === 'reset') {
       const socket = response.socket!;
       createReadStream(file, { start: 0, end: Math.max(0, Math.floor(size / 2) - 1) })
