@@ -96,7 +96,7 @@ export class ArchiveWorker {
     if ('warning' in message) return job.onWarning(message.warning);
     this.settle(message.id);
     if ('result' in message) job.resolve(message.result);
-    else job.reject(fromWire(message.error) as NpkgError);
+    else job.reject(asNpkgError(fromWire(message.error)));
   }
 
   private settle(id: number): void {

@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import semver from 'semver';
 import { buildCredentials } from './cli-credentials.js';
 import { installSettings, loadSettings, type Env, type NetworkFlags } from './config.js';
 import { NpkgError, exitCodeFor, isCredentialError } from './errors.js';
 import { install } from './install.js';
-import { lockfilePath, parseLockfile, type Lock } from './lockfile.js';
+import { lockfilePath, readLockfile, type Lock } from './lockfile.js';
 import { editManifestFile } from './manifest-edit.js';
 import { loadManifest, type ModuleSpec } from './manifest.js';
 import { Reporter, printError } from './reporter.js';
@@ -40,7 +39,7 @@ export async function runUpdate(args: UpdateArgs, env: Env): Promise<number> {
   if (unknown.length > 0) throw new NpkgError('USAGE', `not in ${manifest.file}: ${unknown.join(', ')}; nothing was changed`);
   const targets = manifest.modules.filter((spec) => args.names.length === 0 || args.names.includes(spec.name));
   const lockFile = lockfilePath(manifest);
-  const before: Lock = await readFile(lockFile, 'utf8').then((text) => parseLockfile(text, lockFile), () => new Map());
+  const before: Lock = (await readLockfile(lockFile)) ?? new Map();
   const { provider } = buildCredentials(settings, env, { interactive: false, onWarning: (message) => process.stderr.write(`npkg: warning: ${message}\n`) });
   if (args.latest) {
     const rewrites = await newestRefs(targets, before, settings, provider);
@@ -66,7 +65,7 @@ export async function runUpdate(args: UpdateArgs, env: Env): Promise<number> {
     events: (({ warning, retry, debug, waiting }) => ({ warning, retry, debug, waiting }))(new Reporter({ verbose: args.verbose, quiet: args.quiet, progress: false }).events()),
   });
   // No lockfile is written when every module failed.
-  const after: Lock = await readFile(lockFile, 'utf8').then((text) => parseLockfile(text, lockFile), () => new Map());
+  const after: Lock = (await readLockfile(lockFile)) ?? new Map();
   const changes = targets.map((spec) => {
     const old = before.get(spec.name);
     const now = after.get(spec.name);

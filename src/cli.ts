@@ -30,10 +30,16 @@ async function parseWithYargs(argv: string[]): Promise<void> {
       if (error && error.name !== 'YError') throw error;
       const text = message ?? error?.message ?? 'invalid command line';
       // yargs' "Did you mean install?" does not say what was wrong.
-      const what = text.startsWith('Did you mean') ? `unknown command "${argv.find((arg) => !arg.startsWith('-')) ?? ''}": ` : '';
+      const what = text.startsWith('Did you mean') ? `unknown command "${commandWord(argv)}": ` : '';
       throw new NpkgError('USAGE', `${what}${text}${suggestFlag(text)}; see \`npkg --help\``);
     });
   await parser.parseAsync();
+}
+
+/** The command as typed: the first word that is neither a flag nor the value of -C/--cwd (the one global flag with a value). */
+function commandWord(argv: string[]): string {
+  const word = argv.find((arg, index) => !arg.startsWith('-') && argv[index - 1] !== '-C' && argv[index - 1] !== '--cwd');
+  return word ?? '';
 }
 
 /** "Unknown argument: ofline" → ", did you mean --offline?" when a known flag is one or two edits away. */

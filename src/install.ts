@@ -119,8 +119,9 @@ async function installAll(options: InstallOptions, manifest: Manifest, lock: Loc
     ));
   let worker: Promise<ArchiveWorker> | undefined;
   const getArchiveWorker = () => (worker ??= import('./archive-worker.js').then(({ ArchiveWorker }) => new ArchiveWorker()));
-  // Up-to-date modules are settled first; p-limit loads meanwhile, used only when there is work.
+  // Up-to-date modules are settled first; p-limit loads meanwhile (used only when there is work).
   const limiting = import('p-limit');
+  limiting.catch(() => undefined); // awaited below when there is work; never unhandled
   const idle: ModuleContext = { options, manifest, state, cache, getHttp, getArchiveWorker, slot: (work) => work() };
   const outcomes = await Promise.all(manifest.modules.map((spec) => upToDate(idle, spec, lock)));
   for (const outcome of outcomes) if (outcome !== undefined) events.moduleDone?.(outcome.result);

@@ -132,7 +132,6 @@ const TOKEN_ERROR_ADVICE: Record<string, string> = {
   invalid_client: '; check the consumer key and secret (BITBUCKET_CLIENT_ID, BITBUCKET_CLIENT_SECRET, --client-id)',
   unauthorized_client: '; the consumer may not use this grant: client credentials need a private consumer',
   invalid_grant: '; run `npkg login` again',
-  invalid_request: '; run `npkg login` again',
 };
 
 /** Token endpoint errors as NpkgErrors; a rejected grant (400/401) means "log in again". */

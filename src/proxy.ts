@@ -6,7 +6,7 @@ import { NpkgError } from './errors.js';
  * npm read them. Nothing here is loaded unless one of them is set.
  */
 
-const PROXY_VARIABLE = /^(?:npm_config_)?(?:https?|all)_proxy$/i;
+const PROXY_VARIABLE = /^(?:https?|all)_proxy$/i;
 
 export function proxyConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
   return Object.keys(env).some((name) => PROXY_VARIABLE.test(name) && env[name] !== '');
