@@ -109,6 +109,7 @@ export function registerCommands(parser: Argv): Argv {
             'client-credentials': { type: 'boolean', default: false, describe: 'Client-credentials grant of a private consumer (no browser)' },
             'with-token': { type: 'boolean', default: false, describe: 'Read a bearer token from stdin and store it' },
             oauth1: { type: 'boolean', default: false, describe: 'Legacy OAuth 1.0a (Bitbucket Cloud stopped accepting it in 2026); with --paste, a PIN' },
+            ...yargsOptions(NETWORK_FLAGS),
           })
           .example('$0 login', 'browser sign-in')
           .example('echo "$TOKEN" | $0 login --with-token', 'store an access token'),
@@ -116,5 +117,10 @@ export function registerCommands(parser: Argv): Argv {
     )
     .command('logout', 'Forget the stored credential for this Bitbucket host', (command) => command.example('$0 logout', ''), handle(async (args) => (await import('./cli-login.js')).runLogout(args as never, env())))
     .command('whoami', 'Show the account, the credential source and its expiry', (command) => command.options(yargsOptions(NETWORK_FLAGS)).example('$0 whoami --json', ''), handle(async (args) => (await import('./cli-login.js')).runWhoami(args as never, env())))
-    .command('token', 'Print a valid access token (renewed if needed), for scripts', (command) => command.example('curl -H "Authorization: Bearer $($0 token)" …', ''), handle(async () => (await import('./cli-login.js')).runToken(env())));
+    .command(
+      'token',
+      'Print a valid access token (renewed if needed), for scripts',
+      (command) => command.options(yargsOptions(NETWORK_FLAGS)).example('curl -H "Authorization: Bearer $($0 token)" …', ''),
+      handle(async (args) => (await import('./cli-login.js')).runToken(args as never, env())),
+    );
 }

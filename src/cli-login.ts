@@ -10,7 +10,7 @@ import { askLine, readInput } from './prompt.js';
 
 export const DEFAULT_CALLBACK_URL = 'http://127.0.0.1:8976/callback';
 
-export interface LoginArgs {
+export interface LoginArgs extends NetworkFlags {
   json: boolean;
   verbose: boolean;
   quiet: boolean;
@@ -29,7 +29,7 @@ const interactive = () => process.stdin.isTTY === true && process.stderr.isTTY =
 
 /** `npkg login`: obtain a credential, store it, remember the consumer key and callback URL. */
 export async function runLogin(args: LoginArgs, env: Env): Promise<number> {
-  const settings = await loadSettings({}, env);
+  const settings = await loadSettings(args, env);
   const modes = [args.paste && !args.oauth1 && 'paste', args.clientCredentials && 'client-credentials', args.withToken && 'with-token', args.oauth1 && (args.paste ? 'oauth1-pin' : 'oauth1')].filter(
     Boolean,
   ) as LoginMode[];
@@ -100,8 +100,8 @@ export async function runLogout(args: { quiet: boolean; json: boolean }, env: En
 }
 
 /** `npkg token`: a valid access token on stdout, renewed if needed, for scripts. */
-export async function runToken(env: Env): Promise<number> {
-  const settings = await loadSettings({}, env);
+export async function runToken(args: NetworkFlags, env: Env): Promise<number> {
+  const settings = await loadSettings(args, env);
   const { provider } = buildCredentials(settings, env, { interactive: false, onWarning: (message) => say(`npkg: warning: ${message}`) });
   const credential = await provider.get('');
   if (credential === undefined) throw noCredential();

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NpkgError, hasErrnoCode } from './errors.js';
 import { parseJsonWithPosition } from './json-file.js';
+import { setFetchTimeout } from './proxy.js';
 
 /** Everything configurable, resolved: flags, then environment, then config.json, then defaults. */
 export interface Settings {
@@ -45,7 +46,7 @@ export async function loadSettings(flags: SettingsFlags, env: Env): Promise<Sett
   const cacheDir = path.resolve(env.NPKG_CACHE_DIR || platform!.cache);
   // Each setting from the first source that has it; a bad value is named by where it came from.
   const inFile = (key: string) => `${key} in ${configFile}`;
-  return {
+  const settings: Settings = {
     bitbucketUrl: checkUrl(...first([env.BITBUCKET_URL || undefined, 'BITBUCKET_URL'], [stringValue(file.bitbucketUrl), inFile('bitbucketUrl')], ['https://bitbucket.org', ''])),
     apiUrl: checkUrl(...first([env.BITBUCKET_API_URL || undefined, 'BITBUCKET_API_URL'], [stringValue(file.apiUrl), inFile('apiUrl')], ['https://api.bitbucket.org', ''])),
     concurrency: checkCount(...first([flags.concurrency, '--concurrency'], [numberValue(file.concurrency, inFile('concurrency')), inFile('concurrency')], [8, '']), 1, 64),
@@ -62,6 +63,9 @@ export async function loadSettings(flags: SettingsFlags, env: Env): Promise<Sett
     clientId: stringValue(file.clientId),
     callbackUrl: stringValue(file.callbackUrl),
   };
+  // The OAuth requests go through fetch, outside BitbucketHttp: they get the same bound.
+  setFetchTimeout(settings.networkTimeoutMs);
+  return settings;
 }
 
 async function readConfigFile(file: string): Promise<Record<string, unknown>> {

@@ -42,13 +42,20 @@ export async function proxyRouteFor(url: URL): Promise<ProxyRoute | undefined> {
 
 const dispatchers = new Map<string, unknown>();
 
+/** The network timeout of this run (--network-timeout / NPKG_NETWORK_TIMEOUT), set once by loadSettings. */
+let fetchTimeoutMs = 30_000;
+
+export function setFetchTimeout(ms: number): void {
+  fetchTimeoutMs = ms;
+}
+
 /**
  * Global fetch for the OAuth requests: through the proxy the environment
- * names for the URL, if any, and bounded by NPKG_NETWORK_TIMEOUT (default
- * 30 s) so that a silent token endpoint ends in a clear error.
+ * names for the URL, if any, and bounded by the network timeout so that a
+ * silent token endpoint ends in a clear error.
  */
 export async function proxiedFetch(url: string, init: RequestInit = {}): Promise<Response> {
-  const options: RequestInit = { ...init, signal: init.signal ?? AbortSignal.timeout(fetchTimeoutMs()) };
+  const options: RequestInit = { ...init, signal: init.signal ?? AbortSignal.timeout(fetchTimeoutMs) };
   const proxy = proxyConfigured() ? (await import('proxy-from-env')).getProxyForUrl(url) : '';
   if (proxy !== '') {
     let dispatcher = dispatchers.get(proxy);
@@ -68,14 +75,9 @@ export async function proxiedFetch(url: string, init: RequestInit = {}): Promise
   };
   return exchange().catch((error: unknown) => {
     const name = (error as { name?: unknown } | null)?.name;
-    if (name === 'TimeoutError') throw new NpkgError('NETWORK', `no answer from ${host} within the network timeout (NPKG_NETWORK_TIMEOUT)`, { retryable: true });
+    if (name === 'TimeoutError') throw new NpkgError('NETWORK', `no answer from ${host} within the network timeout (--network-timeout)`, { retryable: true });
     const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
     const code = String(cause?.code ?? cause?.message ?? (error as Error).message);
     throw new NpkgError('NETWORK', `network error talking to ${host}${proxy === '' ? '' : ` through the proxy ${new URL(proxy).host}`}: ${code}`, { retryable: true, cause: error });
   });
-}
-
-function fetchTimeoutMs(): number {
-  const seconds = Number(process.env.NPKG_NETWORK_TIMEOUT);
-  return 1000 * (Number.isInteger(seconds) && seconds > 0 ? seconds : 30);
 }

@@ -263,9 +263,9 @@ describe('renewal and other grants', () => {
     const server = await start();
     const sandbox = await makeSandbox();
     server.addFault({ server: 'web', path: /\/site\/oauth2\/access_token/, times: 1, kind: 'stall' });
-    const result = await runCli(['login', '--client-credentials'], { sandbox, emulator: server, env: { ...CONSUMER_ENV, NPKG_NETWORK_TIMEOUT: '1' } });
+    const result = await runCli(['login', '--client-credentials', '--network-timeout', '1'], { sandbox, emulator: server, env: CONSUMER_ENV });
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`npkg: no answer from ${new URL(server.webUrl).host} within the network timeout (NPKG_NETWORK_TIMEOUT)\n`);
+    expect(result.stderr).toBe(`npkg: no answer from ${new URL(server.webUrl).host} within the network timeout (--network-timeout)\n`);
     await expect(readFile(path.join(sandbox.configDir, 'credentials.json'))).rejects.toThrow(/ENOENT/);
   });
 
