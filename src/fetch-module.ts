@@ -105,24 +105,27 @@ export async function fetchTree(context: FetchContext, spec: ModuleSpec, commit:
  * Opens a download in a concurrency slot that stays taken until the body has
  * been read off the network, not until it is extracted: the next download
  * starts while this one's files are still being written. A small body (its
- * Content-Length at most IN_MEMORY) is read whole, for the archive worker.
+ * Content-Length at most IN_MEMORY, or no Content-Length and a body that
+ * ends within IN_MEMORY) is read whole, for the archive worker.
  */
 function openInSlot(context: FetchContext, open: () => Promise<ArchiveResponse>): Promise<Download> {
   return new Promise((resolve, reject) => {
     context
       .slot(async () => {
         const response = await open();
-        if (response.size !== undefined && response.size <= IN_MEMORY) {
-          const bytes = await readBody(response.stream);
+        const small = response.size === undefined || response.size <= IN_MEMORY ? await readSmall(response.stream) : undefined;
+        if (small?.ended) {
           // The slot stays taken while the worker is far behind: bodies never pile up in memory.
           await (await context.archiveWorker()).hasRoom();
-          resolve({ bytes });
+          resolve({ bytes: Buffer.concat(small.chunks) });
           return;
         }
         const readAhead = new PassThrough({ highWaterMark: READ_AHEAD });
         // A failure of the body reaches the extraction through readAhead (destroyed with it);
         // this listener only keeps that from crashing the process before the reader attaches.
         readAhead.on('error', () => undefined);
+        // A body without Content-Length that outgrew IN_MEMORY streams on, from what was read.
+        for (const chunk of small?.chunks ?? []) readAhead.write(chunk);
         const received = pipeline(response.stream, readAhead);
         // Extraction starts once the body is in (small archives) or the read-ahead is full (big
         // ones): reading the other downloads' bodies, and so freeing their slots, comes first.
@@ -135,15 +138,24 @@ function openInSlot(context: FetchContext, open: () => Promise<ArchiveResponse>)
   });
 }
 
-/** Reads a small body whole; a cut connection fails as it does while streaming (see isTransferError). */
-async function readBody(stream: Readable): Promise<Buffer> {
+/**
+ * Reads a body until it ends or passes IN_MEMORY bytes (then `ended` is false
+ * and the stream, paused, holds the rest). A cut connection fails as it does
+ * while streaming (see isTransferError).
+ */
+async function readSmall(stream: Readable): Promise<{ chunks: Buffer[]; ended: boolean }> {
   const chunks: Buffer[] = [];
+  let size = 0;
   try {
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    for await (const chunk of stream.iterator({ destroyOnReturn: false })) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size > IN_MEMORY) return { chunks, ended: false };
+    }
   } catch (error) {
     throw asNpkgError(error, 'NETWORK');
   }
-  return Buffer.concat(chunks);
+  return { chunks, ended: true };
 }
 
 /**

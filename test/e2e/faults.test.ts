@@ -107,11 +107,11 @@ describe('more network faults', () => {
 });
 
 describe('slow, strange and mixed answers', () => {
-  it('lets a slow but steady download finish: the network timeout bounds silence, not length', async () => {
+  it.each([false, true])('lets a slow but steady download finish (no Content-Length: %s): the network timeout bounds silence, not length', async (chunked) => {
     const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.4.0' } });
     const { size } = await stat(await emulator.archiveFile('acme/utils', emulator.repos.get('acme/utils')!.tags.get('v1.4.0')!));
     // Three times longer than the timeout, with bytes arriving all along.
-    emulator.addFault({ server: 'web', path: /\/acme\/utils\/get\//, times: 1, kind: 'drip', bytesPerSecond: Math.ceil(size / 3) });
+    emulator.addFault({ server: 'web', path: /\/acme\/utils\/get\//, times: 1, kind: 'drip', bytesPerSecond: Math.ceil(size / 3), chunked });
     emulator.clearRequests();
     const result = await runCli(['install', '--retries', '0', '--network-timeout', '1'], { sandbox, emulator, env });
     expect(result.stderr).toBe('');

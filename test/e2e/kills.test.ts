@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../support/bitbucket-emulator.js';
 import { TEST_REPOS } from '../support/fixtures.js';
+import { craftTarGz } from '../support/tar-builder.js';
 import { TEST_TOKEN, TOKEN_ENV, independentHash1, makeSandbox, runCli, startCli, waitUntil, writeManifest, type Sandbox } from '../helpers.js';
 
 let emulator: Emulator | undefined;
@@ -59,9 +61,16 @@ describe('a kill during the download', () => {
 describe('a kill during extraction', () => {
   it('leaves the old tree whole (by h1) while the new one is extracted, and the next install converges', async () => {
     const { emulator, sandbox, vendor, lockBefore } = await installedUtils();
-    // 25 bytes every 100 ms, with no Content-Length: the archive streams, and is extracted as it
-    // arrives (not read whole first), slowly enough to kill the extraction in the middle.
-    emulator.addFault({ server: 'web', path: /\/acme\/utils\/get\//, times: 1, kind: 'drip', bytesPerSecond: 250, chunked: true });
+    // An archive of v1.4.0 over 1 MB, sent without Content-Length at 500 KB/s: it streams and is
+    // extracted as it arrives (not read whole first), slowly enough to kill the extraction midway.
+    const commit = emulator.repos.get('acme/utils')!.tags.get('v1.4.0')!;
+    const top = `acme-utils-${commit.slice(0, 12)}/`;
+    const big = craftTarGz([
+      { name: `${top}README.md`, content: 'utils 1.4\n' },
+      { name: `${top}data.txt`, content: randomBytes(2_000_000).toString('base64') },
+    ]);
+    await emulator.setArchive('acme/utils', commit, big);
+    emulator.addFault({ server: 'web', path: /\/acme\/utils\/get\//, times: 1, kind: 'drip', bytesPerSecond: 500_000, chunked: true });
     const child = startCli(['install'], { sandbox, emulator, env: TOKEN_ENV });
     // Kill once the staging tree has its first file.
     await waitUntil(async () => {
