@@ -131,7 +131,9 @@ describe('other login modes', () => {
     const result = await cli.done;
     expect(result.stderr).not.toMatch(/error/i);
     expect(result.code).toBe(0);
-    expect((await storedCredential(sandbox, server)).grant).toBe('authorization_code');
+    const stored = await storedCredential(sandbox, server);
+    expect(stored.grant).toBe('authorization_code');
+    for (const secret of [CONSUMER.secret, stored.accessToken, stored.refreshToken]) expect(result.stdout + result.stderr).not.toContain(secret);
     const config = JSON.parse(await readFile(path.join(sandbox.configDir, 'config.json'), 'utf8'));
     expect(config).toEqual({ clientId: CONSUMER.key, callbackUrl: 'http://127.0.0.1:9/callback' });
   });
@@ -140,11 +142,14 @@ describe('other login modes', () => {
     const server = await startEmulator({ repos: TEST_REPOS, bearerTokens: ['pasted-token-0123456789abcdef'] });
     emulator = server;
     const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.0.0' } });
-    const cli = startCli(['login', '--with-token'], { sandbox, emulator: server, env: { NPKG_CREDENTIAL_STORE: 'file' } });
+    const cli = startCli(['login', '--with-token', '--verbose'], { sandbox, emulator: server, env: { NPKG_CREDENTIAL_STORE: 'file' } });
     cli.write('pasted-token-0123456789abcdef\n');
-    expect((await cli.done).code).toBe(0);
-    const install = await runCli(['install'], { sandbox, emulator: server, env: { NPKG_CREDENTIAL_STORE: 'file' } });
+    const login = await cli.done;
+    expect(login.code).toBe(0);
+    const install = await runCli(['install', '--verbose'], { sandbox, emulator: server, env: { NPKG_CREDENTIAL_STORE: 'file' } });
     expect(install.code).toBe(0);
+    // Only `npkg token` prints it, by request.
+    expect(login.stdout + login.stderr + install.stdout + install.stderr).not.toContain('pasted-token-0123456789abcdef');
     const token = await runCli(['token'], { sandbox, emulator: server, env: { NPKG_CREDENTIAL_STORE: 'file' } });
     expect(token.stdout).toBe('pasted-token-0123456789abcdef\n');
   });
