@@ -119,15 +119,13 @@ async function installAll(options: InstallOptions, manifest: Manifest, lock: Loc
     ));
   let worker: Promise<ArchiveWorker> | undefined;
   const getArchiveWorker = () => (worker ??= import('./archive-worker.js').then(({ ArchiveWorker }) => new ArchiveWorker()));
-  // Up-to-date modules are settled first; p-limit loads meanwhile (used only when there is work).
-  const limiting = import('p-limit');
-  limiting.catch(() => undefined); // awaited below when there is work; never unhandled
+  // Up-to-date modules are settled first; p-limit loads only when there is work (not on a no-op install).
   const idle: ModuleContext = { options, manifest, state, cache, getHttp, getArchiveWorker, slot: (work) => work() };
   const outcomes = await Promise.all(manifest.modules.map((spec) => upToDate(idle, spec, lock)));
   for (const outcome of outcomes) if (outcome !== undefined) events.moduleDone?.(outcome.result);
   const pending = manifest.modules.filter((_, index) => outcomes[index] === undefined);
   if (pending.length > 0) {
-    const { default: pLimit } = await limiting;
+    const { default: pLimit } = await import('p-limit');
     const context: ModuleContext = { ...idle, slot: pLimit(options.concurrency) };
     const done = await Promise.all(pending.map((spec) => installOne(context, spec, lock))).finally(async () => (await worker)?.close());
     for (const [index, spec] of pending.entries()) outcomes[manifest.modules.indexOf(spec)] = done[index];
