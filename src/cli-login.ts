@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildCredentials } from './cli-credentials.js';
+import { credentialHint } from './credentials.js';
 import { loadSettings, type Env, type NetworkFlags, type Settings } from './config.js';
 import { NpkgError, hasErrnoCode } from './errors.js';
 import { formatJson, writeFileAtomic } from './json-file.js';
@@ -139,8 +140,5 @@ export async function runWhoami(args: { json: boolean; verbose: boolean } & Netw
 }
 
 function noCredential(): NpkgError {
-  return new NpkgError(
-    'NO_CREDENTIAL',
-    'not logged in: run `npkg login`, or set BITBUCKET_TOKEN (or BITBUCKET_TOKEN_<WORKSPACE>), or BITBUCKET_USERNAME with BITBUCKET_API_TOKEN (or BITBUCKET_APP_PASSWORD), or BITBUCKET_CLIENT_ID with BITBUCKET_CLIENT_SECRET',
-  );
+  return new NpkgError('NO_CREDENTIAL', `not logged in: ${credentialHint()}`);
 }

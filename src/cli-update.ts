@@ -2,7 +2,7 @@ import semver from 'semver';
 import { buildCredentials } from './cli-credentials.js';
 import { installSettings, loadSettings, type Env, type NetworkFlags } from './config.js';
 import { NpkgError, exitCodeFor, isCredentialError } from './errors.js';
-import { install } from './install.js';
+import { install, type InstallEvents } from './install.js';
 import { lockfilePath, readLockfile, type Lock } from './lockfile.js';
 import { editManifestFile } from './manifest-edit.js';
 import { loadManifest, type ModuleSpec } from './manifest.js';
@@ -61,8 +61,7 @@ export async function runUpdate(args: UpdateArgs, env: Env): Promise<number> {
     ...installSettings(settings),
     credentials: provider,
     reresolve: new Set(targets.map((spec) => spec.name)),
-    // Warnings, retries, --verbose lines and the wait for another npkg; the per-module lines are update's own.
-    events: (({ warning, retry, debug, waiting }) => ({ warning, retry, debug, waiting }))(new Reporter({ verbose: args.verbose, quiet: args.quiet, progress: false }).events()),
+    events: updateEvents(args),
   });
   // No lockfile is written when every module failed.
   const after: Lock = (await readLockfile(lockFile)) ?? new Map();
@@ -80,6 +79,12 @@ export async function runUpdate(args: UpdateArgs, env: Env): Promise<number> {
   for (const change of failed) printError(change.error, args.verbose, `npkg: ${change.name}`);
   if (failed.length === 0) return 0;
   return failed.some((change) => isCredentialError(change.error!.code)) ? 4 : exitCodeFor(failed[0]!.error!.code) === 2 ? 2 : 1;
+}
+
+/** Install's warnings, retries, --verbose lines and the wait for another npkg; the per-module lines are update's own. */
+function updateEvents(args: Pick<UpdateArgs, 'verbose' | 'quiet'>): InstallEvents {
+  const { warning, retry, debug, waiting } = new Reporter({ verbose: args.verbose, quiet: args.quiet, progress: false }).events();
+  return { warning, retry, debug, waiting };
 }
 
 function label(resolved: string, commit: string): string {

@@ -83,10 +83,14 @@ export function chainCredentials(providers: CredentialProvider[]): CredentialPro
 }
 
 export function missingCredential(workspace: string): NpkgError {
-  return new NpkgError(
-    'NO_CREDENTIAL',
-    `no Bitbucket credential for workspace ${workspace}: run \`npkg login\`, or set ${workspaceTokenVariable(workspace)} or BITBUCKET_TOKEN, ` +
-      `or BITBUCKET_USERNAME with BITBUCKET_API_TOKEN (or BITBUCKET_APP_PASSWORD), or BITBUCKET_CLIENT_ID with BITBUCKET_CLIENT_SECRET`,
+  return new NpkgError('NO_CREDENTIAL', `no Bitbucket credential for workspace ${workspace}: ${credentialHint(workspaceTokenVariable(workspace))}`);
+}
+
+/** What to do without a credential: `npkg login`, or every variable of SPEC §5. */
+export function credentialHint(workspaceVariable = 'BITBUCKET_TOKEN_<WORKSPACE>'): string {
+  return (
+    `run \`npkg login\`, or set ${workspaceVariable} or BITBUCKET_TOKEN, ` +
+    'or BITBUCKET_USERNAME with BITBUCKET_API_TOKEN (or BITBUCKET_APP_PASSWORD), or BITBUCKET_CLIENT_ID with BITBUCKET_CLIENT_SECRET'
   );
 }
 
