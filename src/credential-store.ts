@@ -52,16 +52,35 @@ export async function openCredentialStore(configDir: string, forced: string | un
   return new FileStore(path.join(configDir, 'credentials.json'), forced === 'file' ? undefined : onWarning);
 }
 
-async function openKeychain(): Promise<CredentialStore | undefined> {
-  let keytar: typeof import('keytar');
+/**
+ * The few keytar calls npkg makes. keytar is optional (it builds from source and
+ * needs libsecret): nothing here may name its module or its types, or the build
+ * fails on machines where it did not install.
+ */
+export interface Keytar {
+  getPassword(service: string, account: string): Promise<string | null>;
+  setPassword(service: string, account: string, password: string): Promise<void>;
+  deletePassword(service: string, account: string): Promise<boolean>;
+  findCredentials(service: string): Promise<Array<{ account: string; password: string }>>;
+}
+
+/** A variable, so that the compiler does not look for the optional module. */
+const KEYTAR_MODULE = 'keytar';
+
+async function loadKeytar(): Promise<Keytar | undefined> {
   try {
-    const loaded = (await import('keytar')) as typeof import('keytar') & { default?: typeof import('keytar') };
-    keytar = loaded.default ?? loaded;
+    const loaded = (await import(KEYTAR_MODULE)) as Keytar & { default?: Keytar };
+    return loaded.default ?? loaded;
   } catch (error) {
     // keytar is optional: not installed, or built for another Node.
     if (hasErrnoCode(error, 'ERR_MODULE_NOT_FOUND') || hasErrnoCode(error, 'ERR_DLOPEN_FAILED') || hasErrnoCode(error, 'MODULE_NOT_FOUND')) return undefined;
     throw error;
   }
+}
+
+async function openKeychain(): Promise<CredentialStore | undefined> {
+  const keytar = await loadKeytar();
+  if (keytar === undefined) return undefined;
   const answered = await withTimeout(keytar.findCredentials(SERVICE), KEYCHAIN_TIMEOUT_MS).then(
     () => true,
     () => false,

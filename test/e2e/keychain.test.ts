@@ -1,13 +1,13 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { openCredentialStore } from '../../src/credential-store.js';
+import { type Keytar, openCredentialStore } from '../../src/credential-store.js';
 import { makeSandbox, runCli } from '../helpers.js';
 
 /** Whether a real Secret Service answers here (CI runs the tests inside dbus-run-session with gnome-keyring). */
 async function keychainAvailable(): Promise<string | undefined> {
-  let keytar: typeof import('keytar');
+  let keytar: Keytar;
   try {
-    keytar = createRequire(import.meta.url)('keytar') as typeof import('keytar');
+    keytar = createRequire(import.meta.url)('keytar') as Keytar;
   } catch (error) {
     return `keytar does not load: ${(error as Error).message}`;
   }
@@ -43,7 +43,7 @@ describe('credential stores', () => {
     expect(await store.delete(host)).toBe(true);
     expect(await store.get(host)).toBeUndefined();
     // An entry that is not npkg's JSON reads as damaged (exit 4), not as a crash.
-    const keytar = createRequire(import.meta.url)('keytar') as typeof import('keytar');
+    const keytar = createRequire(import.meta.url)('keytar') as Keytar;
     await keytar.setPassword('npkg', host, 'not json');
     await expect(store.get(host)).rejects.toMatchObject({ code: 'NO_CREDENTIAL', message: expect.stringMatching(/is damaged: run `npkg logout`/) });
     await store.delete(host);
