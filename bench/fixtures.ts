@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { RepoFixture } from '../test/support/git-fixtures.js';
+import type { RepoFixture } from '../test/emulator/git-fixtures.js';
 
 /** One repository holding `files` files of `fileMb` MB of random (incompressible) bytes. */
 export function bigRepo(files: number, fileMb: number): RepoFixture {

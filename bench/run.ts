@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
-import { startEmulator } from '../test/support/bitbucket-emulator.js';
+import { startEmulator } from '../test/emulator/server.js';
 import { bigRepo, smallRepos } from './fixtures.js';
 import { compare, formatMs, summarize, type Run } from './measure.js';
 import { BenchProject, curlLoop, curlTar, gigetLoop, tarExtract, TOKEN } from './scenarios.js';

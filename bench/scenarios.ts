@@ -3,12 +3,12 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Emulator } from '../test/support/bitbucket-emulator.js';
+import type { Emulator } from '../test/emulator/server.js';
 import type { Command } from './measure.js';
 import { timeCommand } from './measure.js';
 
 export const TOKEN = 'bench-token-0123456789abcdef';
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.join(ROOT, 'bin', 'npkg.js');
 
 /** Folders of the previous run, removed before the next one so a full bench fits on a small disk. */

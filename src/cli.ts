@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { GLOBAL_FLAGS, INSTALL_FLAGS, NETWORK_FLAGS, parseInstallFast } from './cli-options.js';
-import { NpkgError, exitCodeFor } from './errors.js';
-import { printError } from './reporter.js';
+import { GLOBAL_FLAGS, INSTALL_FLAGS, NETWORK_FLAGS, parseInstallFast } from './cli/options.js';
+import { NpkgError, exitCodeFor } from './util/errors.js';
+import { printError } from './cli/reporter.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -11,7 +11,7 @@ function version(): string {
 
 /** The full parser: help, version, every command, and clear usage errors. */
 async function parseWithYargs(argv: string[]): Promise<void> {
-  const [{ default: yargs }, { registerCommands, yargsOptions }] = await Promise.all([import('yargs'), import('./cli-commands.js')]);
+  const [{ default: yargs }, { registerCommands, yargsOptions }] = await Promise.all([import('yargs'), import('./cli/commands.js')]);
   const parser: Argv = registerCommands(yargs(argv)
     .scriptName('npkg')
     .usage('$0 <command> [options]\n\nVendor Bitbucket repositories listed in modules.json.')
@@ -72,7 +72,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     const fast = parseInstallFast(argv);
     if (fast !== undefined) {
-      const { runInstall } = await import('./cli-install.js');
+      const { runInstall } = await import('./cli/install.js');
       process.exitCode = await runInstall(fast, process.env);
     } else await parseWithYargs(argv);
   } catch (error) {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { startEmulator, type Emulator, type EmulatorOptions } from './support/bitbucket-emulator.js';
+import { startEmulator, type Emulator, type EmulatorOptions } from './emulator/server.js';
 
 const BIN = fileURLToPath(new URL('../bin/npkg.js', import.meta.url));
 

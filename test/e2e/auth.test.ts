@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../support/bitbucket-emulator.js';
-import { TEST_REPOS } from '../support/fixtures.js';
+import { startEmulator, type Emulator } from '../emulator/server.js';
+import { TEST_REPOS } from '../emulator/fixtures.js';
 import { makeSandbox, parseJson, runCli } from '../helpers.js';
 
 const TOKEN = 'test-token-0123456789abcdef';

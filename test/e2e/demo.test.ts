@@ -3,11 +3,11 @@ import { copyFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../support/bitbucket-emulator.js';
-import { DEMO_REPOS } from '../support/fixtures.js';
+import { startEmulator, type Emulator } from '../emulator/server.js';
+import { DEMO_REPOS } from '../emulator/fixtures.js';
 import { makeSandbox, runCli } from '../helpers.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TOKEN = 'demo-test-token-123456789';
 let emulator: Emulator;
 

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Emulator } from '../support/bitbucket-emulator.js';
-import { TEST_REPOS } from '../support/fixtures.js';
+import type { Emulator } from '../emulator/server.js';
+import { TEST_REPOS } from '../emulator/fixtures.js';
 import { TEST_TOKEN, TOKEN_ENV, makeSandbox, parseJson, runCli, useEmulator } from '../helpers.js';
 
 const TOKEN = TEST_TOKEN;

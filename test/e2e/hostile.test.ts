@@ -1,8 +1,8 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Emulator } from '../support/bitbucket-emulator.js';
-import { craftTarGz, type RawEntry } from '../support/tar-builder.js';
+import type { Emulator } from '../emulator/server.js';
+import { craftTarGz, type RawEntry } from '../emulator/tar-builder.js';
 import { TEST_TOKEN, TOKEN_ENV, makeSandbox, parseJson, runCli, useEmulator, type Sandbox } from '../helpers.js';
 
 let emulator: Emulator;

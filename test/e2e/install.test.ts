@@ -2,8 +2,8 @@ import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Emulator } from '../support/bitbucket-emulator.js';
-import { TEST_REPOS } from '../support/fixtures.js';
+import type { Emulator } from '../emulator/server.js';
+import { TEST_REPOS } from '../emulator/fixtures.js';
 import { TEST_TOKEN, TOKEN_ENV, describeTree, gitTree, independentHash1, makeSandbox, parseJson, runCli, useEmulator, writeManifest } from '../helpers.js';
 
 const TOKEN = TEST_TOKEN;

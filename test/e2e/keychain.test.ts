@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { type Keytar, openCredentialStore } from '../../src/credential-store.js';
+import { type Keytar, openCredentialStore } from '../../src/auth/store.js';
 import { makeSandbox, runCli } from '../helpers.js';
 
 /** Whether a real Secret Service answers here (CI runs the tests inside dbus-run-session with gnome-keyring). */

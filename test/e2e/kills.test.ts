@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../support/bitbucket-emulator.js';
-import { TEST_REPOS } from '../support/fixtures.js';
-import { craftTarGz } from '../support/tar-builder.js';
+import { startEmulator, type Emulator } from '../emulator/server.js';
+import { TEST_REPOS } from '../emulator/fixtures.js';
+import { craftTarGz } from '../emulator/tar-builder.js';
 import { TEST_TOKEN, TOKEN_ENV, independentHash1, makeSandbox, runCli, startCli, waitUntil, writeManifest, type Sandbox } from '../helpers.js';
 
 let emulator: Emulator | undefined;

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../support/bitbucket-emulator.js';
-import { TEST_REPOS } from '../support/fixtures.js';
+import { startEmulator, type Emulator } from '../emulator/server.js';
+import { TEST_REPOS } from '../emulator/fixtures.js';
 import { makeSandbox } from '../helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/npkg.js', import.meta.url));

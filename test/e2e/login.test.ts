@@ -1,9 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../support/bitbucket-emulator.js';
-import type { OAuthOptions } from '../support/emulator-oauth.js';
-import { TEST_REPOS } from '../support/fixtures.js';
+import { startEmulator, type Emulator } from '../emulator/server.js';
+import type { OAuthOptions } from '../emulator/cloud-oauth.js';
+import { TEST_REPOS } from '../emulator/fixtures.js';
 import { makeSandbox, runCli, startCli, type Sandbox } from '../helpers.js';
 
 const CONSUMER = { key: 'consumer-key-1234', secret: 'consumer-secret-SECRETMARK-5678', callbackUrl: 'http://127.0.0.1', private: true };

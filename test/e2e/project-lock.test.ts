@@ -3,8 +3,8 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Emulator } from '../support/bitbucket-emulator.js';
-import { TEST_REPOS } from '../support/fixtures.js';
+import type { Emulator } from '../emulator/server.js';
+import { TEST_REPOS } from '../emulator/fixtures.js';
 import { TEST_TOKEN, TOKEN_ENV, makeSandbox, parseJson, runCli, startCli, useEmulator, waitUntil, type Sandbox } from '../helpers.js';
 
 let emulator: Emulator;

@@ -1,8 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Emulator } from '../support/bitbucket-emulator.js';
-import type { RepoFixture } from '../support/git-fixtures.js';
+import type { Emulator } from '../emulator/server.js';
+import type { RepoFixture } from '../emulator/git-fixtures.js';
 import { TEST_TOKEN, TOKEN_ENV, makeSandbox, runCli, useEmulator } from '../helpers.js';
 
 const lib = (workspaceSlug: string): RepoFixture => ({

@@ -3,8 +3,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../support/bitbucket-emulator.js';
-import { buildRepo } from '../support/git-fixtures.js';
+import { startEmulator, type Emulator } from '../emulator/server.js';
+import { buildRepo } from '../emulator/git-fixtures.js';
 
 const TOKEN = 'emulator-token-123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildCallbackApp } from '../../src/callback-server.js';
-import { pastedCallback } from '../../src/login.js';
+import { buildCallbackApp } from '../../src/auth/callback-server.js';
+import { pastedCallback } from '../../src/auth/login.js';
 
 describe('the login callback route', () => {
   it('accepts exactly one answer with the right state', async () => {

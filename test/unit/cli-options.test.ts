@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseInstallFast } from '../../src/cli-options.js';
+import { parseInstallFast } from '../../src/cli/options.js';
 
 describe('parseInstallFast', () => {
   it('reads a plain install with its flags', () => {

@@ -3,7 +3,7 @@ import { mkdtemp, mkdir, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hash1, hashTree, sha256Hex } from '../../src/dirhash.js';
+import { hash1, hashTree, sha256Hex } from '../../src/archive/dirhash.js';
 
 const GO_VECTOR = 'h1:EP6WfDoQTSk9klnxcjriWJOGztueJUywHNmWeq+efB8=';
 

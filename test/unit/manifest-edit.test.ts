@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { editJson } from '../../src/manifest-edit.js';
+import { editJson } from '../../src/project/manifest-edit.js';
 
 describe('editJson', () => {
   it.each([

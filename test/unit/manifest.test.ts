@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { NpkgError } from '../../src/errors.js';
-import { parseManifest } from '../../src/manifest.js';
+import { NpkgError } from '../../src/util/errors.js';
+import { parseManifest } from '../../src/project/manifest.js';
 
 const FILE = '/project/modules.json';
 

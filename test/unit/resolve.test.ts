@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { archiveUrl, isRefName, parseRefPage, refListUrl } from '../../src/bitbucket.js';
-import { newestRelease, newestTags, pickHighest, resolveRef } from '../../src/resolve.js';
+import { archiveUrl, isRefName, parseRefPage, refListUrl } from '../../src/bitbucket/api.js';
+import { newestRelease, newestTags, pickHighest, resolveRef } from '../../src/bitbucket/resolve.js';
 
 const hash = (digit: string) => digit.repeat(40);
 const tags = ['v1.0.0', 'v1.4.0', '1.5.0-beta.1', 'v2.0.0', 'v2.1.3', 'release-x', 'v3.0.0-rc.1'].map((name, index) => ({

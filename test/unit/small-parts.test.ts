@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { linkStaysInside } from '../../src/archive-paths.js';
-import { environmentCredentials, fingerprint, workspaceTokenVariable } from '../../src/credentials.js';
-import { asNpkgError, exitCodeFor } from '../../src/errors.js';
-import { parseRetryAfter, redact } from '../../src/http.js';
-import { formatLockfile, lockfileDrift, parseLockfile, type LockEntry } from '../../src/lockfile.js';
-import { parseManifest } from '../../src/manifest.js';
-import { MAX_RETRY_DELAY_MS, retryDelayMs } from '../../src/retry.js';
+import { linkStaysInside } from '../../src/archive/paths.js';
+import { environmentCredentials, fingerprint, workspaceTokenVariable } from '../../src/auth/sources.js';
+import { asNpkgError, exitCodeFor } from '../../src/util/errors.js';
+import { parseRetryAfter, redact } from '../../src/bitbucket/client.js';
+import { formatLockfile, lockfileDrift, parseLockfile, type LockEntry } from '../../src/project/lockfile.js';
+import { parseManifest } from '../../src/project/manifest.js';
+import { MAX_RETRY_DELAY_MS, retryDelayMs } from '../../src/net/retry.js';
 
 describe('linkStaysInside', () => {
   const links = new Map([
@@ -102,7 +102,7 @@ describe('latestRef (update --latest)', () => {
     ['main', false, 'v2.0.0', 'main'],
     ['v1.2.0', true, undefined, 'v1.2.0'],
   ])('%s (tag: %s, newest %s) → %s', async (ref, isTag, newest, expected) => {
-    const { latestRef } = await import('../../src/cli-update.js');
+    const { latestRef } = await import('../../src/cli/update.js');
     expect(latestRef(ref, isTag, newest)).toBe(expected);
   });
 });

@@ -1,0 +1,88 @@
+import type { Env, Settings } from '../project/config.js';
+import type { CredentialStore } from '../auth/store.js';
+import { chainCredentials, environmentCredentials, type Credential, type CredentialProvider } from '../auth/sources.js';
+
+export interface CredentialSetup {
+  provider: CredentialProvider;
+  host: string;
+  openStore: () => Promise<CredentialStore>;
+}
+
+/**
+ * SPEC §5, in order: per-workspace bearer, bearer, Basic (environment);
+ * the stored login (refreshed as needed); then, with no TTY, the
+ * client-credentials grant from BITBUCKET_CLIENT_ID and _SECRET.
+ */
+export function buildCredentials(
+  settings: Settings,
+  env: Env,
+  options: { interactive: boolean; loginWhenMissing?: boolean; onWarning: (message: string) => void; onDebug?: (line: string) => void },
+): CredentialSetup {
+  // The account of the stored credential: `host[:port]` of BITBUCKET_URL.
+  const host = new URL(settings.bitbucketUrl).host;
+  let store: Promise<CredentialStore> | undefined;
+  const openStore = () =>
+    (store ??= import('../auth/store.js').then(({ openCredentialStore }) => openCredentialStore(settings.configDir, env.NPKG_CREDENTIAL_STORE, options.onWarning)));
+  const providers: CredentialProvider[] = [
+    environmentCredentials(env),
+    // Loaded only when no variable gave a credential: installs with BITBUCKET_TOKEN stay lean.
+    lazy(() =>
+      import('../auth/stored.js').then(({ storedCredentials }) =>
+        storedCredentials({
+          bitbucketUrl: settings.bitbucketUrl,
+          host,
+          configDir: settings.configDir,
+          openStore,
+          ...(options.onDebug ? { onDebug: options.onDebug } : {}),
+        }),
+      ),
+    ),
+  ];
+  const key = env.BITBUCKET_CLIENT_ID?.trim();
+  const secret = env.BITBUCKET_CLIENT_SECRET?.trim();
+  if (key && secret && !options.interactive) {
+    providers.push(lazy(() => import('../auth/stored.js').then(({ clientCredentialsFromEnv }) => clientCredentialsFromEnv(settings.bitbucketUrl, key, secret))));
+  }
+  if (options.interactive && options.loginWhenMissing) providers.push(loginOnDemand(settings, env, { host, openStore }, (line) => process.stderr.write(`${line}\n`)));
+  return { provider: chainCredentials(providers), host, openStore };
+}
+
+/**
+ * SPEC §5.5: in a terminal with no credential at all, `install` runs the
+ * browser login itself (with the env consumer when set), stores it, and goes on.
+ */
+export function loginOnDemand(settings: Settings, env: Env, setup: Pick<CredentialSetup, 'host' | 'openStore'>, say: (line: string) => void): CredentialProvider {
+  let running: Promise<Credential | undefined> | undefined;
+  const run = async (): Promise<Credential | undefined> => {
+    say('npkg: no Bitbucket credential found: signing in (Ctrl-C to stop; see `npkg login --help`)');
+    const [{ login }, { resolveConsumer, DEFAULT_CALLBACK_URL }, { readInput }] = await Promise.all([import('../auth/login.js'), import('./login.js'), import('./prompt.js')]);
+    const consumer = await resolveConsumer({}, env, settings);
+    const credential = await login({
+      mode: 'code',
+      bitbucketUrl: settings.bitbucketUrl,
+      host: setup.host,
+      store: await setup.openStore(),
+      consumer,
+      callbackUrl: env.NPKG_CALLBACK_URL ?? settings.callbackUrl ?? DEFAULT_CALLBACK_URL,
+      timeoutMs: 300_000,
+      openBrowser: true,
+      readInput,
+      say,
+    });
+    const { asCredential } = await import('../auth/stored.js');
+    return asCredential(credential, `stored login (${(await setup.openStore()).name})`);
+  };
+  return {
+    get: () => (running ??= run()),
+  };
+}
+
+/** A provider whose module loads on first use. */
+function lazy(load: () => Promise<CredentialProvider>): CredentialProvider {
+  let loaded: Promise<CredentialProvider> | undefined;
+  const provider = () => (loaded ??= load());
+  return {
+    get: async (workspace) => (await provider()).get(workspace),
+    refused: async (workspace, credential) => (await provider()).refused?.(workspace, credential),
+  };
+}
