@@ -11,7 +11,7 @@ function version(): string {
 
 /** The full parser: help, version, every command, and clear usage errors. */
 async function parseWithYargs(argv: string[]): Promise<void> {
-  const [{ default: yargs }, { registerCommands, yargsOptions }] = await Promise.all([import('yargs'), import('./cli/commands.js')]);
+  const [{ default: yargs }, { registerCommands, yargsOptions }] = await Promise.all([import('yargs'), import('./cli/registry.js')]);
   const parser: Argv = registerCommands(yargs(argv)
     .scriptName('npkg')
     .usage('$0 <command> [options]\n\nVendor Bitbucket repositories listed in modules.json.')
@@ -72,7 +72,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     const fast = parseInstallFast(argv);
     if (fast !== undefined) {
-      const { runInstall } = await import('./cli/install.js');
+      const { runInstall } = await import('./cli/commands/install.js');
       process.exitCode = await runInstall(fast, process.env);
     } else await parseWithYargs(argv);
   } catch (error) {

@@ -1,6 +1,7 @@
 import type { Env, Settings } from '../project/config.js';
 import type { CredentialStore } from '../auth/store.js';
-import { chainCredentials, environmentCredentials, type Credential, type CredentialProvider } from '../auth/sources.js';
+import { chainCredentials, credentialHint, environmentCredentials, type Credential, type CredentialProvider } from '../auth/sources.js';
+import { NpkgError } from '../util/errors.js';
 
 export interface CredentialSetup {
   provider: CredentialProvider;
@@ -55,7 +56,7 @@ export function loginOnDemand(settings: Settings, env: Env, setup: Pick<Credenti
   let running: Promise<Credential | undefined> | undefined;
   const run = async (): Promise<Credential | undefined> => {
     say('npkg: no Bitbucket credential found: signing in (Ctrl-C to stop; see `npkg login --help`)');
-    const [{ login }, { resolveConsumer, DEFAULT_CALLBACK_URL }, { readInput }] = await Promise.all([import('../auth/login.js'), import('./login.js'), import('./prompt.js')]);
+    const [{ login }, { resolveConsumer, DEFAULT_CALLBACK_URL }, { readInput }] = await Promise.all([import('../auth/login.js'), import('./consumer.js'), import('./prompt.js')]);
     const consumer = await resolveConsumer({}, env, settings);
     const credential = await login({
       mode: 'code',
@@ -85,4 +86,9 @@ function lazy(load: () => Promise<CredentialProvider>): CredentialProvider {
     get: async (workspace) => (await provider()).get(workspace),
     refused: async (workspace, credential) => (await provider()).refused?.(workspace, credential),
   };
+}
+
+/** whoami's and token's error when no source has a credential. */
+export function noCredential(): NpkgError {
+  return new NpkgError('NO_CREDENTIAL', `not logged in: ${credentialHint()}`);
 }

@@ -1,5 +1,19 @@
 import { parseArgs } from 'node:util';
-import type { InstallArgs } from './install.js';
+
+/** The arguments of `npkg install`, from either parser. */
+export interface InstallArgs {
+  cwd?: string | undefined;
+  json: boolean;
+  verbose: boolean;
+  quiet: boolean;
+  progress: boolean;
+  frozenLockfile?: boolean | undefined;
+  offline: boolean;
+  force: boolean;
+  concurrency?: number | undefined;
+  retries?: number | undefined;
+  networkTimeout?: number | undefined;
+}
 
 /** One flag, described once for both parsers (yargs for help and errors, parseArgs for the fast path). */
 export interface FlagSpec {

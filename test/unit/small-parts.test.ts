@@ -102,7 +102,7 @@ describe('latestRef (update --latest)', () => {
     ['main', false, 'v2.0.0', 'main'],
     ['v1.2.0', true, undefined, 'v1.2.0'],
   ])('%s (tag: %s, newest %s) → %s', async (ref, isTag, newest, expected) => {
-    const { latestRef } = await import('../../src/cli/update.js');
+    const { latestRef } = await import('../../src/cli/commands/update.js');
     expect(latestRef(ref, isTag, newest)).toBe(expected);
   });
 });

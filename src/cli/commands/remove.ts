@@ -1,11 +1,11 @@
 import { mkdir, readFile } from 'node:fs/promises';
-import { NpkgError, hasErrnoCode } from '../util/errors.js';
-import { lockfilePath, parseLockfile, writeLockfile } from '../project/lockfile.js';
-import { editManifestFile } from '../project/manifest-edit.js';
-import { loadManifest } from '../project/manifest.js';
-import { acquireProjectLock } from '../project/project-lock.js';
-import { VendorState } from '../project/state.js';
-import { removeFolder } from '../install/vendor.js';
+import { NpkgError, hasErrnoCode } from '../../util/errors.js';
+import { lockfilePath, parseLockfile, writeLockfile } from '../../project/lockfile.js';
+import { editManifestFile } from '../../project/manifest-edit.js';
+import { loadManifest } from '../../project/manifest.js';
+import { acquireProjectLock } from '../../project/project-lock.js';
+import { VendorState } from '../../project/state.js';
+import { removeFolder } from '../../install/vendor.js';
 
 /** `npkg remove <name>...`: from the manifest, the lockfile, the state and vendor. Unknown names change nothing. */
 export async function runRemove(args: { cwd?: string | undefined; names: string[]; quiet: boolean; json: boolean }): Promise<number> {

@@ -33,7 +33,7 @@ export function registerCommands(parser: Argv): Argv {
       ['install', 'i'],
       'Install every module of modules.json into vendorDir',
       (command) => command.options(yargsOptions({ ...INSTALL_FLAGS, ...NETWORK_FLAGS })).example('$0 install', 'what modules.lock.json says').example('$0 i --offline', 'from the cache only'),
-      handle(async (args) => (await import('./install.js')).runInstall(args as never, env())),
+      handle(async (args) => (await import('./commands/install.js')).runInstall(args as never, env())),
     )
     .command(
       'add <specs..>',
@@ -45,13 +45,13 @@ export function registerCommands(parser: Argv): Argv {
           .options(yargsOptions(NETWORK_FLAGS))
           .example('$0 add acme/utils', 'the newest tag, written as an exact tag')
           .example('$0 add icons=design-team/icon-set@^3', 'a range, under another name'),
-      handle(async (args) => (await import('./add.js')).runAdd(args as never, env())),
+      handle(async (args) => (await import('./commands/add.js')).runAdd(args as never, env())),
     )
     .command(
       ['remove <names..>', 'rm'],
       'Remove modules from modules.json, the lockfile and vendor',
       (command) => command.positional('names', { type: 'string', array: true, describe: 'module names' }).example('$0 remove theme', 'manifest, lock and folder'),
-      handle(async (args) => (await import('./remove.js')).runRemove(args as never)),
+      handle(async (args) => (await import('./commands/remove.js')).runRemove(args as never)),
     )
     .command(
       'update [names..]',
@@ -64,25 +64,25 @@ export function registerCommands(parser: Argv): Argv {
           .options(yargsOptions(NETWORK_FLAGS))
           .example('$0 update', 'every module')
           .example('$0 update utils --latest', 'utils to its newest tag'),
-      handle(async (args) => (await import('./update.js')).runUpdate({ ...(args as never as object), names: (args.names as string[] | undefined) ?? [] } as never, env())),
+      handle(async (args) => (await import('./commands/update.js')).runUpdate({ ...(args as never as object), names: (args.names as string[] | undefined) ?? [] } as never, env())),
     )
     .command(
       'outdated',
       'Show, per module, the locked version, what its ref resolves to now, and the newest tag',
       (command) => command.options(yargsOptions(NETWORK_FLAGS)).example('$0 outdated --json', 'name, current, wanted, latest'),
-      handle(async (args) => (await import('./outdated.js')).runOutdated(args as never, env())),
+      handle(async (args) => (await import('./commands/outdated.js')).runOutdated(args as never, env())),
     )
     .command(
       ['list', 'ls'],
       'List the modules with their locked commit and state (ok, missing, modified with --verify)',
       (command) => command.option('verify', { type: 'boolean', default: false, describe: 'Re-hash each folder: report edited ones as modified' }).example('$0 ls --verify', 'also find edited folders'),
-      handle(async (args) => (await import('./manage.js')).runList(args as never)),
+      handle(async (args) => (await import('./commands/list.js')).runList(args as never)),
     )
     .command(
       'verify',
       'Re-hash every vendor folder against modules.lock.json (no network)',
       (command) => command.example('$0 verify', 'exit 1 naming what differs'),
-      handle(async (args) => (await import('./verify.js')).runVerify(args as never, env())),
+      handle(async (args) => (await import('./commands/verify.js')).runVerify(args as never, env())),
     )
     .command(
       'cache <action> [repo]',
@@ -93,7 +93,7 @@ export function registerCommands(parser: Argv): Argv {
           .positional('repo', { type: 'string', describe: 'with clean: only this workspace/slug' })
           .example('$0 cache ls', 'archives and sizes')
           .example('$0 cache clean acme/utils', 'one repository'),
-      handle(async (args) => (await import('./manage.js')).runCache(args as never, env())),
+      handle(async (args) => (await import('./commands/cache.js')).runCache(args as never, env())),
     )
     .command(
       'login',
@@ -113,14 +113,14 @@ export function registerCommands(parser: Argv): Argv {
           })
           .example('$0 login', 'browser sign-in')
           .example('echo "$TOKEN" | $0 login --with-token', 'store an access token'),
-      handle(async (args) => (await import('./login.js')).runLogin(args as never, env())),
+      handle(async (args) => (await import('./commands/login.js')).runLogin(args as never, env())),
     )
-    .command('logout', 'Forget the stored credential for this Bitbucket host', (command) => command.example('$0 logout', ''), handle(async (args) => (await import('./login.js')).runLogout(args as never, env())))
-    .command('whoami', 'Show the account, the credential source and its expiry', (command) => command.options(yargsOptions(NETWORK_FLAGS)).example('$0 whoami --json', ''), handle(async (args) => (await import('./login.js')).runWhoami(args as never, env())))
+    .command('logout', 'Forget the stored credential for this Bitbucket host', (command) => command.example('$0 logout', ''), handle(async (args) => (await import('./commands/logout.js')).runLogout(args as never, env())))
+    .command('whoami', 'Show the account, the credential source and its expiry', (command) => command.options(yargsOptions(NETWORK_FLAGS)).example('$0 whoami --json', ''), handle(async (args) => (await import('./commands/whoami.js')).runWhoami(args as never, env())))
     .command(
       'token',
       'Print a valid access token (renewed if needed), for scripts',
       (command) => command.options(yargsOptions(NETWORK_FLAGS)).example('curl -H "Authorization: Bearer $($0 token)" …', ''),
-      handle(async (args) => (await import('./login.js')).runToken(args as never, env())),
+      handle(async (args) => (await import('./commands/token.js')).runToken(args as never, env())),
     );
 }

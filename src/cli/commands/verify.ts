@@ -1,13 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ArchiveCache } from '../install/archive-cache.js';
-import { loadSettings, type Env } from '../project/config.js';
-import { hashTree, treeDigests } from '../archive/dirhash.js';
-import { NpkgError } from '../util/errors.js';
-import { lockfilePath, readLockfile, type LockEntry } from '../project/lockfile.js';
-import { loadManifest } from '../project/manifest.js';
-import { isFolder } from '../install/vendor.js';
+import { ArchiveCache } from '../../install/archive-cache.js';
+import { loadSettings, type Env } from '../../project/config.js';
+import { hashTree, treeDigests } from '../../archive/dirhash.js';
+import { NpkgError } from '../../util/errors.js';
+import { lockfilePath, readLockfile, type LockEntry } from '../../project/lockfile.js';
+import { loadManifest } from '../../project/manifest.js';
+import { isFolder } from '../../install/vendor.js';
 
 interface Finding {
   name: string;
@@ -46,7 +46,7 @@ async function describeDifference(cache: ArchiveCache, entry: LockEntry, folder:
   if (archive === undefined) return undefined;
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'npkg-verify-'));
   try {
-    const { extractArchive } = await import('../archive/extract.js');
+    const { extractArchive } = await import('../../archive/extract.js');
     await extractArchive(archive, { dest: scratch, label: `${entry.repo}@${entry.commit.slice(0, 12)}`, ...(entry.path ? { subpath: entry.path } : {}) });
     const expected = await treeDigests(scratch);
     const actual = await treeDigests(folder);

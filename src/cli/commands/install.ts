@@ -1,24 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { isatty } from 'node:tty';
-import { installSettings, loadSettings, type Env } from '../project/config.js';
-import { buildCredentials } from './credentials.js';
-import { NpkgError, exitCodeFor, isCredentialError } from '../util/errors.js';
-import { install, type ModuleResult } from '../install/install.js';
-import { Reporter, formatResult, printError } from './reporter.js';
-
-export interface InstallArgs {
-  cwd?: string | undefined;
-  json: boolean;
-  verbose: boolean;
-  quiet: boolean;
-  progress: boolean;
-  frozenLockfile?: boolean | undefined;
-  offline: boolean;
-  force: boolean;
-  concurrency?: number | undefined;
-  retries?: number | undefined;
-  networkTimeout?: number | undefined;
-}
+import { installSettings, loadSettings, type Env } from '../../project/config.js';
+import { buildCredentials } from '../credentials.js';
+import { NpkgError, exitCodeFor, isCredentialError } from '../../util/errors.js';
+import { install, type ModuleResult } from '../../install/install.js';
+import type { InstallArgs } from '../options.js';
+import { Reporter, formatResult, printError } from '../reporter.js';
 
 /** CI=true means --frozen-lockfile for install, unless --no-frozen-lockfile (SPEC §2). */
 export function isCi(env: Env): boolean {

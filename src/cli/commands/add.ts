@@ -1,11 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buildCredentials } from './credentials.js';
+import { buildCredentials } from '../credentials.js';
 import { runInstall } from './install.js';
-import { loadSettings, type Env, type NetworkFlags } from '../project/config.js';
-import { NpkgError, hasErrnoCode } from '../util/errors.js';
-import { editManifestFile } from '../project/manifest-edit.js';
-import { MANIFEST_FILE, NAME, SLUG, loadManifest, type Manifest } from '../project/manifest.js';
+import { loadSettings, type Env, type NetworkFlags } from '../../project/config.js';
+import { NpkgError, hasErrnoCode } from '../../util/errors.js';
+import { editManifestFile } from '../../project/manifest-edit.js';
+import { MANIFEST_FILE, NAME, SLUG, loadManifest, type Manifest } from '../../project/manifest.js';
 
 export interface AddArgs extends NetworkFlags {
   cwd?: string | undefined;
@@ -48,7 +48,7 @@ export async function runAdd(args: AddArgs, env: Env): Promise<number> {
   }
   const settings = await loadSettings(args, env);
   const { provider } = buildCredentials(settings, env, { interactive: false, onWarning: (message) => process.stderr.write(`npkg: warning: ${message}\n`) });
-  const [{ BitbucketHttp }, resolve] = await Promise.all([import('../bitbucket/client.js'), import('../bitbucket/resolve.js')]);
+  const [{ BitbucketHttp }, resolve] = await Promise.all([import('../../bitbucket/client.js'), import('../../bitbucket/resolve.js')]);
   const http = new BitbucketHttp({ retries: settings.retries, timeoutMs: settings.networkTimeoutMs }, provider);
   // Everything is checked against the server before a file is touched.
   for (const addition of additions) {

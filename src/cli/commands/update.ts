@@ -1,12 +1,12 @@
 import semver from 'semver';
-import { buildCredentials } from './credentials.js';
-import { installSettings, loadSettings, type Env, type NetworkFlags } from '../project/config.js';
-import { NpkgError, exitCodeFor, isCredentialError } from '../util/errors.js';
-import { install, type InstallEvents } from '../install/install.js';
-import { lockfilePath, readLockfile, type Lock } from '../project/lockfile.js';
-import { editManifestFile } from '../project/manifest-edit.js';
-import { loadManifest, type ModuleSpec } from '../project/manifest.js';
-import { Reporter, printError } from './reporter.js';
+import { buildCredentials } from '../credentials.js';
+import { installSettings, loadSettings, type Env, type NetworkFlags } from '../../project/config.js';
+import { NpkgError, exitCodeFor, isCredentialError } from '../../util/errors.js';
+import { install, type InstallEvents } from '../../install/install.js';
+import { lockfilePath, readLockfile, type Lock } from '../../project/lockfile.js';
+import { editManifestFile } from '../../project/manifest-edit.js';
+import { loadManifest, type ModuleSpec } from '../../project/manifest.js';
+import { Reporter, printError } from '../reporter.js';
 
 export interface UpdateArgs extends NetworkFlags {
   cwd?: string | undefined;
@@ -93,7 +93,7 @@ function label(resolved: string, commit: string): string {
 
 /** For --latest: the ref text each module should now have, where it changes. */
 async function newestRefs(targets: ModuleSpec[], lock: Lock, settings: Awaited<ReturnType<typeof loadSettings>>, provider: ReturnType<typeof buildCredentials>['provider']): Promise<Map<string, string>> {
-  const [{ BitbucketHttp }, resolve] = await Promise.all([import('../bitbucket/client.js'), import('../bitbucket/resolve.js')]);
+  const [{ BitbucketHttp }, resolve] = await Promise.all([import('../../bitbucket/client.js'), import('../../bitbucket/resolve.js')]);
   const http = new BitbucketHttp({ retries: settings.retries, timeoutMs: settings.networkTimeoutMs }, provider);
   const tagLists = new Map<string, ReturnType<typeof resolve.listTags>>();
   const rewrites = new Map<string, string>();

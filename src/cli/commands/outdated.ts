@@ -1,8 +1,8 @@
-import { buildCredentials } from './credentials.js';
-import { loadSettings, type Env, type NetworkFlags } from '../project/config.js';
-import type { RefInfo } from '../bitbucket/api.js';
-import { lockfilePath, readLockfile } from '../project/lockfile.js';
-import { loadManifest, type ModuleSpec } from '../project/manifest.js';
+import { buildCredentials } from '../credentials.js';
+import { loadSettings, type Env, type NetworkFlags } from '../../project/config.js';
+import type { RefInfo } from '../../bitbucket/api.js';
+import { lockfilePath, readLockfile } from '../../project/lockfile.js';
+import { loadManifest, type ModuleSpec } from '../../project/manifest.js';
 
 interface Row {
   name: string;
@@ -20,7 +20,7 @@ export async function runOutdated(args: { cwd?: string | undefined; json: boolea
   const manifest = await loadManifest(args.cwd ?? process.cwd());
   const lock = (await readLockfile(lockfilePath(manifest))) ?? new Map();
   const { provider } = buildCredentials(settings, env, { interactive: false, onWarning: (message) => process.stderr.write(`npkg: warning: ${message}\n`) });
-  const [{ BitbucketHttp }, resolve, { default: pLimit }] = await Promise.all([import('../bitbucket/client.js'), import('../bitbucket/resolve.js'), import('p-limit')]);
+  const [{ BitbucketHttp }, resolve, { default: pLimit }] = await Promise.all([import('../../bitbucket/client.js'), import('../../bitbucket/resolve.js'), import('p-limit')]);
   const http = new BitbucketHttp({ retries: settings.retries, timeoutMs: settings.networkTimeoutMs }, provider);
   const limit = pLimit(settings.concurrency);
   // One tag list per repository, however many modules come from it.
