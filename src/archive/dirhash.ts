@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
-import { compareBytes } from '../project/lockfile.js';
+import { compareBytes } from '../util/bytes.js';
 import { NpkgError } from '../util/errors.js';
 
 /**

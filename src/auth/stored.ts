@@ -3,7 +3,7 @@ import type { Credential, CredentialProvider } from './sources.js';
 import { fingerprint } from './sources.js';
 import type { CredentialStore, StoredCredential } from './store.js';
 import { NpkgError } from '../util/errors.js';
-import { acquireLock } from '../project/project-lock.js';
+import { acquireLock } from '../util/lock-file.js';
 
 /** Renew this long before expiry, so a token never dies in the middle of an install. */
 const EXPIRY_MARGIN_MS = 5 * 60 * 1000;

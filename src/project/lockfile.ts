@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { compareBytes } from '../util/bytes.js';
 import { NpkgError, hasErrnoCode } from '../util/errors.js';
 import { formatJson, parseJsonWithPosition, writeFileAtomic } from '../util/json-file.js';
 import { LOCKFILE_FILE, type Manifest, type ModuleSpec } from './manifest.js';
@@ -112,8 +113,4 @@ export function lockfileDrift(lock: Lock | undefined, manifest: Manifest): strin
     if (!names.has(name)) return `${name} is locked but no longer in the manifest`;
   }
   return undefined;
-}
-
-export function compareBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
