@@ -47,36 +47,9 @@ export function storedCredentials(options: StoredLoginOptions): CredentialProvid
   const source = () => `stored login (${store?.name ?? 'keychain'})`;
 
   const renew = async (force: boolean, rejected?: string): Promise<StoredCredential | undefined> => {
-    const opened = await openStore();
-    const lockFile = path.join(options.configDir, `refresh-${options.host.replace(/[^A-Za-z0-9.-]/g, '_')}.lock`);
-    const release = await acquireLock(lockFile, { waitMs: 60_000, what: `renewing the login for ${options.host}` });
-    try {
-      // Another process may have renewed it while this one waited for the lock.
-      const latest = await opened.get(options.host);
-      if (latest === undefined) return undefined;
-      const renewedElsewhere = rejected !== undefined && latest.accessToken !== rejected;
-      if (renewedElsewhere || (!force && !isExpiring(latest))) return (current = latest);
-      if (latest.grant === 'token' || latest.grant === 'oauth1') return undefined;
-      options.onDebug?.(`renewing the stored login for ${options.host} (${latest.grant === 'client_credentials' ? 'client credentials' : 'refresh token'})`);
-      const { clientCredentialsGrant, refreshCredential } = await import('./oauth2.js');
-      let next: StoredCredential;
-      try {
-        next =
-          latest.grant === 'client_credentials'
-            ? await clientCredentialsGrant(options.bitbucketUrl, { key: latest.clientId ?? '', secret: latest.clientSecret ?? '' })
-            : await refreshCredential(options.bitbucketUrl, latest);
-      } catch (error) {
-        if (!(error instanceof NpkgError) || error.code !== 'CREDENTIAL_REFUSED') throw error;
-        // A refresh token the server rejects will never work again: forget it.
-        await opened.delete(options.host);
-        throw new NpkgError('NO_CREDENTIAL', `the stored login for ${options.host} was refused when renewing it (${error.message}); run \`npkg login\``);
-      }
-      // The rotated refresh token is saved before anything else: the old one dies within minutes.
-      await opened.set(options.host, next);
-      return (current = next);
-    } finally {
-      await release();
-    }
+    const renewed = await renewUnderLock(options, await openStore(), force, rejected);
+    if (renewed !== undefined) current = renewed;
+    return renewed;
   };
 
   // Modules of one install ask at once: they share one renewal.
@@ -110,6 +83,43 @@ export function storedCredentials(options: StoredLoginOptions): CredentialProvid
       return renewed === undefined ? undefined : asCredential(renewed, source());
     },
   };
+}
+
+/**
+ * Under the refresh lock of the host: the stored credential as it is now
+ * (renewed by another process meanwhile, or still fresh), else renewed and
+ * saved; undefined when there is none or it cannot be renewed.
+ */
+async function renewUnderLock(options: StoredLoginOptions, opened: CredentialStore, force: boolean, rejected?: string): Promise<StoredCredential | undefined> {
+  const lockFile = path.join(options.configDir, `refresh-${options.host.replace(/[^A-Za-z0-9.-]/g, '_')}.lock`);
+  const release = await acquireLock(lockFile, { waitMs: 60_000, what: `renewing the login for ${options.host}` });
+  try {
+    // Another process may have renewed it while this one waited for the lock.
+    const latest = await opened.get(options.host);
+    if (latest === undefined) return undefined;
+    const renewedElsewhere = rejected !== undefined && latest.accessToken !== rejected;
+    if (renewedElsewhere || (!force && !isExpiring(latest))) return latest;
+    if (latest.grant === 'token' || latest.grant === 'oauth1') return undefined;
+    options.onDebug?.(`renewing the stored login for ${options.host} (${latest.grant === 'client_credentials' ? 'client credentials' : 'refresh token'})`);
+    const { clientCredentialsGrant, refreshCredential } = await import('./oauth2.js');
+    let next: StoredCredential;
+    try {
+      next =
+        latest.grant === 'client_credentials'
+          ? await clientCredentialsGrant(options.bitbucketUrl, { key: latest.clientId ?? '', secret: latest.clientSecret ?? '' })
+          : await refreshCredential(options.bitbucketUrl, latest);
+    } catch (error) {
+      if (!(error instanceof NpkgError) || error.code !== 'CREDENTIAL_REFUSED') throw error;
+      // A refresh token the server rejects will never work again: forget it.
+      await opened.delete(options.host);
+      throw new NpkgError('NO_CREDENTIAL', `the stored login for ${options.host} was refused when renewing it (${error.message}); run \`npkg login\``);
+    }
+    // The rotated refresh token is saved before anything else: the old one dies within minutes.
+    await opened.set(options.host, next);
+    return next;
+  } finally {
+    await release();
+  }
 }
 
 /**

@@ -28,6 +28,11 @@ const env = () => process.env;
 
 /** Every command, with its flags and examples; each loads its own module only when it runs. */
 export function registerCommands(parser: Argv): Argv {
+  return loginCommands(inspectCommands(changeCommands(parser)));
+}
+
+/** The commands that change vendor/: install, add, remove, update. */
+function changeCommands(parser: Argv): Argv {
   return parser
     .command(
       ['install', 'i'],
@@ -65,7 +70,12 @@ export function registerCommands(parser: Argv): Argv {
           .example('$0 update', 'every module')
           .example('$0 update utils --latest', 'utils to its newest tag'),
       handle(async (args) => (await import('./commands/update.js')).runUpdate({ ...(args as never as object), names: (args.names as string[] | undefined) ?? [] } as never, env())),
-    )
+    );
+}
+
+/** The commands that only look: outdated, list, verify, cache. */
+function inspectCommands(parser: Argv): Argv {
+  return parser
     .command(
       'outdated',
       'Show, per module, the locked version, what its ref resolves to now, and the newest tag',
@@ -94,7 +104,12 @@ export function registerCommands(parser: Argv): Argv {
           .example('$0 cache ls', 'archives and sizes')
           .example('$0 cache clean acme/utils', 'one repository'),
       handle(async (args) => (await import('./commands/cache.js')).runCache(args as never, env())),
-    )
+    );
+}
+
+/** The credential commands: login, logout, whoami, token. */
+function loginCommands(parser: Argv): Argv {
+  return parser
     .command(
       'login',
       'Sign in to Bitbucket and store the credential (browser OAuth by default)',
