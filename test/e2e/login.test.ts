@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../emulator/server.js';
-import type { OAuthOptions } from '../emulator/cloud-oauth.js';
+import type { OAuthOptions } from '../emulator/cloud/oauth2.js';
 import { TEST_REPOS } from '../emulator/fixtures.js';
 import { makeSandbox, runCli, startCli, type Sandbox } from '../helpers.js';
 

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BuiltRepo } from './git-fixtures.js';
-import { isAuthorized, type EmulatorState } from './server.js';
+import type { BuiltRepo } from '../git-fixtures.js';
+import { isAuthorized, type CloudState } from './auth.js';
 
 /** The REST API 2.0 part of the emulator: refs, commits, the current user. */
-export async function handleApi(state: EmulatorState, request: IncomingMessage, response: ServerResponse): Promise<void> {
+export async function handleApi(state: CloudState, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const url = new URL(request.url ?? '/', state.apiUrl);
   if (!isAuthorized(state, request)) {
     const token = (request.headers.authorization ?? '').replace(/^Bearer /, '');

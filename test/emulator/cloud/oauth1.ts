@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { OAuthConsumer } from './cloud-oauth.js';
+import type { OAuthConsumer } from './oauth2.js';
 
 /** RFC 3986 percent-encoding, as OAuth 1.0a signatures need it. */
 function encode(value: string): string {
