@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { open } from 'node:fs/promises';
+import { closeSync, createReadStream, fstat, open as openFd, type ReadStream } from 'node:fs';
+import { promisify } from 'node:util';
 import { pipeline } from 'node:stream/promises';
 import { ConnectionError, get } from '../../net/request.js';
 import { proxyRouteFor } from '../../net/proxy.js';
@@ -81,20 +82,24 @@ export async function getObject(request: ObjectRequest): Promise<CacheHit | unde
  * followed: the body is gone.
  */
 export async function putObject(request: ObjectRequest, file: string): Promise<number> {
-  // One handle for the size and the bytes: the Content-Length is that of the file actually sent.
-  const handle = await open(file, 'r');
+  // One descriptor for the size and the bytes: the Content-Length is that of the file actually sent.
+  const fd = await promisify(openFd)(file, 'r');
+  let body: ReadStream;
+  let size: number;
   try {
-    const { size } = await handle.stat();
-    const url = new URL(request.url);
-    const status = await send(url, request, size, handle.createReadStream({ highWaterMark: 256 * 1024, autoClose: false }));
-    if (status < 200 || status >= 300) throw statusFailure(status, 'PUT', request);
-    return size;
-  } finally {
-    await handle.close();
+    size = (await promisify(fstat)(fd)).size;
+    // The stream owns the descriptor from here: it closes it when it ends or is destroyed.
+    body = createReadStream(file, { fd, highWaterMark: 256 * 1024 });
+  } catch (error) {
+    closeSync(fd);
+    throw error;
   }
+  const status = await send(new URL(request.url), request, size, body);
+  if (status < 200 || status >= 300) throw statusFailure(status, 'PUT', request);
+  return size;
 }
 
-function send(url: URL, request: ObjectRequest, size: number, body: NodeJS.ReadableStream): Promise<number> {
+function send(url: URL, request: ObjectRequest, size: number, body: ReadStream): Promise<number> {
   return new Promise((resolve, reject) => {
     void (async () => {
       const { request: openRequest } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
@@ -106,22 +111,24 @@ function send(url: URL, request: ObjectRequest, size: number, body: NodeJS.Reada
       let answered = false;
       outgoing.on('response', (response) => {
         answered = true;
-        response.resume();
+        // The status is the answer; whatever body comes with it is drained and dropped.
+        response.on('error', () => undefined).resume();
         const status = response.statusCode ?? 0;
         // An early refusal (401 before the body is all sent): stop sending, the answer is known.
-        if (status < 200 || status >= 300) {
-          outgoing.destroy();
-          resolve(status);
-          return;
-        }
-        response.on('end', () => resolve(status));
-        response.on('error', (error) => reject(connectionFailure(error, 'PUT', request)));
+        if (status < 200 || status >= 300) outgoing.destroy();
+        resolve(status);
       });
-      pipeline(body, outgoing).catch((error: unknown) => {
-        // After an answer, a broken pipe is the server closing on us: the status says what happened.
+      // After an answer, a broken pipe is the server closing on us: the status says what happened.
+      const fail = (error: unknown) => {
         if (!answered) reject(connectionFailure(error, 'PUT', request));
-      });
-    })().catch(reject);
+      };
+      // The request's own errors count after the body is sent too (a timeout waiting for the answer).
+      outgoing.on('error', fail);
+      pipeline(body, outgoing).catch(fail);
+    })().catch((error: unknown) => {
+      body.destroy();
+      reject(error);
+    });
   });
 }
 
