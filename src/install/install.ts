@@ -1,9 +1,9 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import type { ArchiveWorker } from '../archive/worker.js';
 import { ArchiveCache } from './archive-cache.js';
-import type { CredentialProvider } from '../auth/sources.js';
 import { NpkgError, asNpkgError, hasErrnoCode } from '../util/errors.js';
 import { installModule, upToDate, type ModuleContext, type Outcome } from './module.js';
+import type { InstallOptions, InstallReport, ModuleResult } from './types.js';
 import type { BitbucketHttp } from '../bitbucket/client.js';
 import { lockfileDrift, lockfilePath, lockMatches, parseLockfile, writeLockfile, type Lock } from '../project/lockfile.js';
 import { loadManifest, type Manifest, type ModuleSpec } from '../project/manifest.js';
@@ -11,55 +11,7 @@ import { acquireProjectLock } from '../project/project-lock.js';
 import { VendorState } from '../project/state.js';
 import { removeFolder, removeLeftovers } from './vendor.js';
 
-export type ModuleAction = 'downloaded' | 'cached' | 'unchanged' | 'removed' | 'failed';
-
-export interface ModuleResult {
-  name: string;
-  repo: string;
-  ref: string;
-  commit?: string;
-  integrity?: string;
-  action: ModuleAction;
-  error?: NpkgError;
-}
-
-export interface InstallReport {
-  manifest: Manifest;
-  modules: ModuleResult[];
-  lockfileWritten: boolean;
-}
-
-/** Progress and diagnostics; the library never writes to the terminal itself. */
-export interface InstallEvents {
-  /** How many modules the manifest names, once it is read. */
-  plan?(total: number): void;
-  moduleStart?(name: string): void;
-  bytes?(name: string, bytes: number, total: number | undefined): void;
-  moduleDone?(result: ModuleResult): void;
-  warning?(message: string): void;
-  retry?(message: string): void;
-  debug?(line: string): void;
-  waiting?(message: string): void;
-}
-
-export interface InstallOptions {
-  cwd: string;
-  frozenLockfile: boolean;
-  offline: boolean;
-  force: boolean;
-  concurrency: number;
-  retries: number;
-  networkTimeoutMs: number;
-  bitbucketUrl: string;
-  apiUrl: string;
-  cacheDir: string;
-  credentials: CredentialProvider;
-  events?: InstallEvents;
-  /** Names to resolve again from their refs (npkg update), ignoring the lockfile. */
-  reresolve?: ReadonlySet<string>;
-  /** How long to wait for another npkg working in the same project. */
-  lockWaitMs?: number;
-}
+export type { InstallEvents, InstallOptions, InstallReport, ModuleAction, ModuleResult } from './types.js';
 
 /** `npkg install`: every manifest entry into vendorDir, as the lockfile says, atomically per module. */
 export async function install(input: InstallOptions): Promise<InstallReport> {

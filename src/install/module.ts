@@ -5,7 +5,7 @@ import type { ArchiveCache } from './archive-cache.js';
 import { NpkgError } from '../util/errors.js';
 import { fetchTree, type FetchedTree } from './fetch.js';
 import type { BitbucketHttp } from '../bitbucket/client.js';
-import type { InstallOptions, ModuleResult } from './install.js';
+import type { InstallOptions, ModuleResult } from './types.js';
 import { lockMatches, type Lock, type LockEntry } from '../project/lockfile.js';
 import type { Manifest, ModuleSpec } from '../project/manifest.js';
 import type { StateEntry, VendorState } from '../project/state.js';
