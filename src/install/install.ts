@@ -1,8 +1,9 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import type { ArchiveWorker } from '../archive/worker.js';
+import type { RunContext } from './context.js';
 import { ArchiveCache } from './archive-cache.js';
 import { NpkgError, asNpkgError, hasErrnoCode } from '../util/errors.js';
-import { installModule, upToDate, type ModuleContext, type Outcome } from './module.js';
+import { installModule, upToDate, type Outcome } from './module.js';
 import type { InstallOptions, InstallReport, ModuleResult } from './types.js';
 import type { BitbucketHttp } from '../bitbucket/client.js';
 import { lockfileDrift, lockfilePath, lockMatches, parseLockfile, writeLockfile, type Lock } from '../project/lockfile.js';
@@ -72,20 +73,20 @@ async function installAll(options: InstallOptions, manifest: Manifest, lock: Loc
   let worker: Promise<ArchiveWorker> | undefined;
   const getArchiveWorker = () => (worker ??= import('../archive/worker.js').then(({ ArchiveWorker }) => new ArchiveWorker()));
   // Up-to-date modules are settled first; p-limit loads only when there is work (not on a no-op install).
-  const idle: ModuleContext = { options, manifest, state, cache, getHttp, getArchiveWorker, slot: (work) => work() };
+  const idle: RunContext = { options, events, manifest, state, cache, getHttp, getArchiveWorker, slot: (work) => work() };
   const outcomes = await Promise.all(manifest.modules.map((spec) => upToDate(idle, spec, lock)));
   for (const outcome of outcomes) if (outcome !== undefined) events.moduleDone?.(outcome.result);
   const pending = manifest.modules.filter((_, index) => outcomes[index] === undefined);
   if (pending.length > 0) {
     const { default: pLimit } = await import('p-limit');
-    const context: ModuleContext = { ...idle, slot: pLimit(options.concurrency) };
+    const context: RunContext = { ...idle, slot: pLimit(options.concurrency) };
     const done = await Promise.all(pending.map((spec) => installOne(context, spec, lock))).finally(async () => (await worker)?.close());
     for (const [index, spec] of pending.entries()) outcomes[manifest.modules.indexOf(spec)] = done[index];
   }
   return outcomes as Outcome[];
 }
 
-async function installOne(context: ModuleContext, spec: ModuleSpec, lock: Lock): Promise<Outcome> {
+async function installOne(context: RunContext, spec: ModuleSpec, lock: Lock): Promise<Outcome> {
   // Modules being updated are resolved again: their lock entry is only the fallback if that fails.
   const reresolve = context.options.reresolve?.has(spec.name) ?? false;
   const locked = !reresolve && lockMatches(lock.get(spec.name), spec) ? lock.get(spec.name) : undefined;
@@ -96,7 +97,7 @@ async function installOne(context: ModuleContext, spec: ModuleSpec, lock: Lock):
     const failure = asNpkgError(error);
     outcome = { result: { name: spec.name, repo: spec.repo, ref: spec.ref, action: 'failed', error: failure } };
   }
-  context.options.events?.moduleDone?.(outcome.result);
+  context.events.moduleDone?.(outcome.result);
   return outcome;
 }
 
