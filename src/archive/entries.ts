@@ -1,5 +1,5 @@
 import type { ReadEntry } from 'tar';
-import type { Extraction } from './extraction.js';
+import type { PassControl } from './extraction.js';
 import type { ArchivePathMapper, TreeIndex } from './paths.js';
 import type { TreeWriter } from './tree-writer.js';
 
@@ -9,7 +9,7 @@ export interface EntryRules {
   mapper: ArchivePathMapper;
   index: TreeIndex;
   writer: TreeWriter;
-  extraction: Extraction;
+  extraction: PassControl;
   warn: (message: string) => void;
 }
 

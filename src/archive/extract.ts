@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { readEntry } from './entries.js';
-import { Extraction } from './extraction.js';
+import { Extraction, type PassControl } from './extraction.js';
 import { ArchivePathMapper, TreeIndex } from './paths.js';
 import { TreeWriter } from './tree-writer.js';
 import { NpkgError } from '../util/errors.js';
@@ -42,7 +42,7 @@ export async function extractArchive(source: Readable, options: ExtractOptions):
     const { label } = options;
     const warn = (message: string) => options.onWarning?.(message);
     const mapper = new ArchivePathMapper(label, options.subpath);
-    const extraction = new Extraction(label, () => finish(), resolve, reject);
+    const extraction = new Extraction<ExtractResult>(label, () => finish(), resolve, reject);
     const writer = new TreeWriter(options.dest, label, extraction, warn);
     const rules = { label, mapper, index: new TreeIndex(mapper), writer, extraction, warn };
     const finish = async (): Promise<ExtractResult> => {
@@ -80,7 +80,7 @@ export async function extractArchive(source: Readable, options: ExtractOptions):
 }
 
 /** The raw bytes also go to `copy` (the cache file); the pass ends only once it is closed. */
-function copyRawBytes(source: Readable, copy: Writable, extraction: Extraction): void {
+function copyRawBytes(source: Readable, copy: Writable, extraction: PassControl): void {
   extraction.track(
     new Promise<void>((done, error) => {
       copy.on('error', error);

@@ -1,8 +1,10 @@
 import { NpkgError, asNpkgError } from '../util/errors.js';
-import type { ExtractResult } from './extract.js';
 
 /** Files written at once: enough to keep the disk busy, few enough for any fd limit. */
 const MAX_OPEN_FILES = 16;
+
+/** What the steps of a pass use: its first failure, fail, and the tracking of writes. */
+export type PassControl = Pick<Extraction<unknown>, 'failure' | 'fail' | 'track' | 'whenRoom'>;
 
 /**
  * The life of one extraction pass: the writes still running, the first
@@ -10,7 +12,7 @@ const MAX_OPEN_FILES = 16;
  * archive is parsed and every write has settled (or, after a failure, once
  * every open file is closed, so the caller can remove the staging folder).
  */
-export class Extraction {
+export class Extraction<Result> {
   failure: NpkgError | undefined;
   private parsed = false;
   private readonly pending = new Set<Promise<void>>();
@@ -19,8 +21,8 @@ export class Extraction {
 
   constructor(
     private readonly label: string,
-    private readonly finish: () => Promise<ExtractResult>,
-    private readonly resolve: (result: ExtractResult) => void,
+    private readonly finish: () => Promise<Result>,
+    private readonly resolve: (result: Result) => void,
     private readonly reject: (error: NpkgError) => void,
   ) {}
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { ReadEntry } from 'tar';
 import { hash1, sha256Hex } from './dirhash.js';
-import type { Extraction } from './extraction.js';
+import type { PassControl } from './extraction.js';
 import { linkStaysInside } from './paths.js';
 
 const LFS_POINTER = 'version https://git-lfs.github.com/spec/';
@@ -28,7 +28,7 @@ export class TreeWriter {
   constructor(
     private readonly dest: string,
     private readonly label: string,
-    private readonly extraction: Extraction,
+    private readonly extraction: PassControl,
     private readonly warn: (message: string) => void,
   ) {}
 
