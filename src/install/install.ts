@@ -1,9 +1,10 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import type { ArchiveWorker } from '../archive/worker.js';
+import type { RunContext } from './context.js';
 import { ArchiveCache } from './archive-cache.js';
-import type { CredentialProvider } from '../auth/sources.js';
 import { NpkgError, asNpkgError, hasErrnoCode } from '../util/errors.js';
-import { installModule, upToDate, type ModuleContext, type Outcome } from './module.js';
+import { installModule, upToDate, type Outcome } from './module.js';
+import type { InstallOptions, InstallReport, ModuleResult } from './types.js';
 import type { BitbucketHttp } from '../bitbucket/client.js';
 import { lockfileDrift, lockfilePath, lockMatches, parseLockfile, writeLockfile, type Lock } from '../project/lockfile.js';
 import { loadManifest, type Manifest, type ModuleSpec } from '../project/manifest.js';
@@ -11,55 +12,7 @@ import { acquireProjectLock } from '../project/project-lock.js';
 import { VendorState } from '../project/state.js';
 import { removeFolder, removeLeftovers } from './vendor.js';
 
-export type ModuleAction = 'downloaded' | 'cached' | 'unchanged' | 'removed' | 'failed';
-
-export interface ModuleResult {
-  name: string;
-  repo: string;
-  ref: string;
-  commit?: string;
-  integrity?: string;
-  action: ModuleAction;
-  error?: NpkgError;
-}
-
-export interface InstallReport {
-  manifest: Manifest;
-  modules: ModuleResult[];
-  lockfileWritten: boolean;
-}
-
-/** Progress and diagnostics; the library never writes to the terminal itself. */
-export interface InstallEvents {
-  /** How many modules the manifest names, once it is read. */
-  plan?(total: number): void;
-  moduleStart?(name: string): void;
-  bytes?(name: string, bytes: number, total: number | undefined): void;
-  moduleDone?(result: ModuleResult): void;
-  warning?(message: string): void;
-  retry?(message: string): void;
-  debug?(line: string): void;
-  waiting?(message: string): void;
-}
-
-export interface InstallOptions {
-  cwd: string;
-  frozenLockfile: boolean;
-  offline: boolean;
-  force: boolean;
-  concurrency: number;
-  retries: number;
-  networkTimeoutMs: number;
-  bitbucketUrl: string;
-  apiUrl: string;
-  cacheDir: string;
-  credentials: CredentialProvider;
-  events?: InstallEvents;
-  /** Names to resolve again from their refs (npkg update), ignoring the lockfile. */
-  reresolve?: ReadonlySet<string>;
-  /** How long to wait for another npkg working in the same project. */
-  lockWaitMs?: number;
-}
+export type { InstallEvents, InstallOptions, InstallReport, ModuleAction, ModuleResult } from './types.js';
 
 /** `npkg install`: every manifest entry into vendorDir, as the lockfile says, atomically per module. */
 export async function install(input: InstallOptions): Promise<InstallReport> {
@@ -120,20 +73,20 @@ async function installAll(options: InstallOptions, manifest: Manifest, lock: Loc
   let worker: Promise<ArchiveWorker> | undefined;
   const getArchiveWorker = () => (worker ??= import('../archive/worker.js').then(({ ArchiveWorker }) => new ArchiveWorker()));
   // Up-to-date modules are settled first; p-limit loads only when there is work (not on a no-op install).
-  const idle: ModuleContext = { options, manifest, state, cache, getHttp, getArchiveWorker, slot: (work) => work() };
+  const idle: RunContext = { options, events, manifest, state, cache, getHttp, getArchiveWorker, slot: (work) => work() };
   const outcomes = await Promise.all(manifest.modules.map((spec) => upToDate(idle, spec, lock)));
   for (const outcome of outcomes) if (outcome !== undefined) events.moduleDone?.(outcome.result);
   const pending = manifest.modules.filter((_, index) => outcomes[index] === undefined);
   if (pending.length > 0) {
     const { default: pLimit } = await import('p-limit');
-    const context: ModuleContext = { ...idle, slot: pLimit(options.concurrency) };
+    const context: RunContext = { ...idle, slot: pLimit(options.concurrency) };
     const done = await Promise.all(pending.map((spec) => installOne(context, spec, lock))).finally(async () => (await worker)?.close());
     for (const [index, spec] of pending.entries()) outcomes[manifest.modules.indexOf(spec)] = done[index];
   }
   return outcomes as Outcome[];
 }
 
-async function installOne(context: ModuleContext, spec: ModuleSpec, lock: Lock): Promise<Outcome> {
+async function installOne(context: RunContext, spec: ModuleSpec, lock: Lock): Promise<Outcome> {
   // Modules being updated are resolved again: their lock entry is only the fallback if that fails.
   const reresolve = context.options.reresolve?.has(spec.name) ?? false;
   const locked = !reresolve && lockMatches(lock.get(spec.name), spec) ? lock.get(spec.name) : undefined;
@@ -144,7 +97,7 @@ async function installOne(context: ModuleContext, spec: ModuleSpec, lock: Lock):
     const failure = asNpkgError(error);
     outcome = { result: { name: spec.name, repo: spec.repo, ref: spec.ref, action: 'failed', error: failure } };
   }
-  context.options.events?.moduleDone?.(outcome.result);
+  context.events.moduleDone?.(outcome.result);
   return outcome;
 }
 

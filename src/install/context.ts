@@ -1,0 +1,37 @@
+import type { ArchiveWorker } from '../archive/worker.js';
+import type { BitbucketHttp } from '../bitbucket/client.js';
+import type { Manifest, ModuleSpec } from '../project/manifest.js';
+import type { VendorState } from '../project/state.js';
+import type { ArchiveCache } from './archive-cache.js';
+import type { InstallEvents, InstallOptions } from './types.js';
+
+/** What every module's install shares in one run: made once by install(), read by every step. */
+export interface RunContext {
+  options: InstallOptions;
+  events: InstallEvents;
+  manifest: Manifest;
+  state: VendorState;
+  cache: ArchiveCache;
+  /** The HTTP stack, loaded on first use: a no-op install never loads it. */
+  getHttp: () => Promise<BitbucketHttp>;
+  getArchiveWorker: () => Promise<ArchiveWorker>;
+  /** Bounds the network part (resolve and download) to --concurrency modules at once. */
+  slot: <T>(work: () => Promise<T>) => Promise<T>;
+}
+
+/** One module's tree to build, once its commit is known: what the source and extraction steps read. */
+export interface TreeJob {
+  run: RunContext;
+  spec: ModuleSpec;
+  commit: string;
+  /** `repo@commit12`, for messages. */
+  label: string;
+}
+
+export function treeJob(run: RunContext, spec: ModuleSpec, commit: string): TreeJob {
+  return { run, spec, commit, label: `${spec.repo}@${commit.slice(0, 12)}` };
+}
+
+export function warn(job: TreeJob, message: string): void {
+  job.run.events.warning?.(message);
+}
