@@ -4,7 +4,7 @@ import { loadSettings, type Env } from '../project/config.js';
 import { NpkgError, hasErrnoCode } from '../util/errors.js';
 import { lockfilePath, readLockfile } from '../project/lockfile.js';
 import { loadManifest } from '../project/manifest.js';
-import { formatBytes } from './reporter.js';
+import { columns, formatBytes } from './reporter.js';
 import { VendorState } from '../project/state.js';
 import { isFolder } from '../install/vendor.js';
 
@@ -86,6 +86,6 @@ export async function runList(args: { cwd?: string | undefined; json: boolean; v
     rows.push({ name: spec.name, repo: spec.repo, ref: spec.ref, commit: installed?.commit ?? locked?.commit ?? null, state: status });
   }
   if (args.json) process.stdout.write(`${JSON.stringify({ modules: rows })}\n`);
-  else for (const row of rows) process.stdout.write(`${row.name}  ${row.ref}  ${row.commit ? row.commit.slice(0, 12) : '-'}  ${row.state}\n`);
+  else process.stdout.write(columns(rows.map((row) => [row.name, row.ref, row.commit ? row.commit.slice(0, 12) : '-', row.state])));
   return 0;
 }
