@@ -29,9 +29,9 @@ async function parseWithYargs(argv: string[]): Promise<void> {
       // yargs' own errors (a flag without its value) are usage errors too; any other is ours.
       if (error && error.name !== 'YError') throw error;
       const text = message ?? error?.message ?? 'invalid command line';
-      // yargs' "Did you mean install?" does not say what was wrong.
-      const what = text.startsWith('Did you mean') ? `unknown command "${commandWord(argv)}": ` : '';
-      throw new NpkgError('USAGE', `${what}${text}${suggestFlag(text)}; see \`npkg --help\``);
+      // yargs' "Did you mean install?" does not say what was wrong: one sentence that does.
+      const said = text.startsWith('Did you mean') ? `unknown command "${commandWord(argv)}", did you mean${text.slice('Did you mean'.length)}` : text;
+      throw new NpkgError('USAGE', `${said}${suggestFlag(text)}; see \`npkg --help\``);
     });
   await parser.parseAsync();
 }

@@ -42,11 +42,11 @@ export async function writeManifest(sandbox: Sandbox, manifest: unknown): Promis
  */
 export function runCli(
   args: string[],
-  options: { sandbox: Sandbox; emulator?: Emulator; env?: Record<string, string>; cwd?: string },
+  options: { sandbox: Sandbox; emulator?: Emulator; env?: Record<string, string>; cwd?: string; /** Another npkg, such as an installed package's. */ bin?: string },
 ): Promise<CliResult> {
   const env = cliEnv(options);
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: options.cwd ?? options.sandbox.project, env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [options.bin ?? BIN, ...args], { cwd: options.cwd ?? options.sandbox.project, env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
       resolve({ code, stdout, stderr });
     });

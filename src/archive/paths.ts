@@ -23,8 +23,10 @@ export class ArchivePathMapper {
   map(raw: string): MappedPath {
     if (raw.startsWith('/') || raw.includes('\\') || raw.includes('\0')) throw this.hostile(`unsafe path ${JSON.stringify(raw)}`);
     const segments = raw.split('/').filter((segment) => segment !== '');
-    if (segments.some((segment) => segment === '.' || segment === '..')) {
-      throw this.hostile(`path ${JSON.stringify(raw)} climbs out of its folder`);
+    if (segments.includes('..')) throw this.hostile(`path ${JSON.stringify(raw)} climbs out of its folder`);
+    // git archive never writes a "." segment: an archive holding one was made by something else.
+    if (segments.includes('.')) {
+      throw this.hostile(`path ${JSON.stringify(raw)} has a "." segment, which no git archive writes`);
     }
     const [top, ...rest] = segments;
     if (top === undefined) return { kind: 'skip' };

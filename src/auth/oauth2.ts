@@ -144,6 +144,7 @@ async function tokenResponse(work: () => Promise<oauth.TokenEndpointResponse>): 
       const said = `${error.status} ${error.error}${error.error_description ? `: ${error.error_description}` : ''}`;
       throw new NpkgError(code, `Bitbucket's token endpoint answered ${said}${TOKEN_ERROR_ADVICE[error.error] ?? ''}`, { retryable: error.status >= 500 });
     }
+    if (error instanceof oauth.WWWAuthenticateChallengeError) throw challengeError(error);
     if (error instanceof oauth.OperationProcessingError || error instanceof oauth.UnsupportedOperationError) {
       throw new NpkgError('SERVER', `unexpected answer from Bitbucket's token endpoint: ${error.message}`);
     }
@@ -152,6 +153,19 @@ async function tokenResponse(work: () => Promise<oauth.TokenEndpointResponse>): 
     }
     throw error;
   }
+}
+
+/**
+ * RFC 6749 §5.2 lets a server refuse an HTTP Basic client with 401 and the
+ * error in `WWW-Authenticate` (oidc-provider does): the same refusal as an
+ * error in the body, so the same exit and advice.
+ */
+function challengeError(error: oauth.WWWAuthenticateChallengeError): NpkgError {
+  const parameters = error.cause.find((challenge) => challenge.parameters.error !== undefined)?.parameters;
+  const name = parameters?.error ?? 'invalid_client';
+  const said = `${error.status} ${name}${parameters?.error_description ? `: ${parameters.error_description}` : ''}`;
+  const code = error.status === 400 || error.status === 401 ? 'CREDENTIAL_REFUSED' : 'SERVER';
+  return new NpkgError(code, `Bitbucket's token endpoint answered ${said}${TOKEN_ERROR_ADVICE[name] ?? ''}`, { retryable: error.status >= 500 });
 }
 
 function guard<T>(work: () => T): T {

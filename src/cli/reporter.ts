@@ -75,6 +75,13 @@ export class Reporter {
   }
 }
 
+/** Cells in columns as wide as their widest cell, two spaces apart. */
+export function columns(lines: string[][]): string {
+  if (lines.length === 0) return '';
+  const widths = lines[0]!.map((_, column) => Math.max(...lines.map((line) => line[column]!.length)));
+  return `${lines.map((line) => line.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n')}\n`;
+}
+
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;

@@ -44,6 +44,13 @@ describe('hostile archives', () => {
     expect((await readdir(path.join(sandbox.project, 'vendor'))).filter((name) => name.startsWith('.npkg-staging'))).toEqual([]);
   });
 
+  it('names a "." segment for what it is, not as a climb out', async () => {
+    const { code, stderr } = await installCrafted([{ name: './a/b.txt', content: 'dot\n' }]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/path "evil-pkg-[0-9a-f]{12}\/\.\/a\/b\.txt" has a "\." segment, which no git archive writes/);
+    expect(stderr).not.toMatch(/climbs out/);
+  });
+
   it('installs without a symbolic link that leaves the module, naming it in a warning', async () => {
     const { sandbox, code, stderr } = await installCrafted([
       { name: 'ok.txt', content: 'fine\n' },

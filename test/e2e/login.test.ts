@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../emulator/server.js';
@@ -262,6 +262,50 @@ describe('renewal and other grants', () => {
     expect(result.code).toBe(4);
     expect(result.stderr).toMatch(/^npkg: Bitbucket's token endpoint answered 40\d invalid_client.*; check the consumer key and secret \(BITBUCKET_CLIENT_ID, BITBUCKET_CLIENT_SECRET, --client-id\)\n$/);
     expect(result.stderr).not.toContain('not-the-secret-0123456789');
+  });
+
+  describe('a server that refuses a client with a WWW-Authenticate challenge (RFC 6749 §5.2)', () => {
+    const ADVICE = /; check the consumer key and secret \(BITBUCKET_CLIENT_ID, BITBUCKET_CLIENT_SECRET, --client-id\)\n$/;
+    const WRONG = { ...CONSUMER_ENV, BITBUCKET_CLIENT_SECRET: 'not-the-secret-0123456789' };
+
+    it('exits 4 with the advice on the code exchange', async () => {
+      const server = await start({ clientChallenge: true });
+      const sandbox = await makeSandbox();
+      const cli = startCli(['login', '--no-browser', '--callback-url', 'http://127.0.0.1:0/callback'], { sandbox, emulator: server, env: WRONG });
+      const url = (await cli.waitForLine(/\/site\/oauth2\/authorize\?/)).trim();
+      const approved = await fetch(url, { redirect: 'manual' });
+      await fetch(approved.headers.get('location')!);
+      const result = await cli.done;
+      expect(result.code).toBe(4);
+      expect(result.stderr).toMatch(/npkg: Bitbucket's token endpoint answered 401 invalid_client: client authentication failed/);
+      expect(result.stderr).toMatch(ADVICE);
+      expect(result.stderr).not.toContain(WRONG.BITBUCKET_CLIENT_SECRET);
+    });
+
+    it('exits 4 with the advice on the client-credentials grant', async () => {
+      const server = await start({ clientChallenge: true });
+      const sandbox = await makeSandbox();
+      const result = await runCli(['login', '--client-credentials'], { sandbox, emulator: server, env: WRONG });
+      expect(result.code).toBe(4);
+      expect(result.stderr).toMatch(/^npkg: Bitbucket's token endpoint answered 401 invalid_client: client authentication failed/);
+      expect(result.stderr).toMatch(ADVICE);
+    });
+
+    it('exits 4 with the advice on a refresh', async () => {
+      const server = await start({ clientChallenge: true });
+      const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.0.0' } });
+      expect((await browserLogin(sandbox, server)).result.code).toBe(0);
+      // The consumer's secret changed since the login (regenerated in Bitbucket, say).
+      const file = path.join(sandbox.configDir, 'credentials.json');
+      const all = JSON.parse(await readFile(file, 'utf8')) as Record<string, Record<string, unknown>>;
+      for (const credential of Object.values(all)) credential.clientSecret = WRONG.BITBUCKET_CLIENT_SECRET;
+      await writeFile(file, JSON.stringify(all), { mode: 0o600 });
+      server.oauth!.expireAll();
+      const install = await runCli(['install'], { sandbox, emulator: server, env: { NPKG_CREDENTIAL_STORE: 'file' } });
+      expect(install.code).toBe(4);
+      expect(install.stderr).toMatch(/Bitbucket's token endpoint answered 401 invalid_client/);
+      expect(install.stderr).not.toMatch(/unexpected error/);
+    });
   });
 
   it('ends a silent token endpoint with a timeout error, storing nothing', async () => {

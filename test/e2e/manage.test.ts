@@ -24,6 +24,8 @@ describe('npkg list', () => {
     expect(verified.code).toBe(0);
     expect(verified.stdout).toMatch(/^icons {2}v3\.1\.0 {2}[0-9a-f]{12} {2}modified$/m);
     expect(verified.stdout).toMatch(/^utils {2}v1\.0\.0 {2}[0-9a-f]{12} {2}ok$/m);
+    // In columns, as `outdated` prints them: the shorter ref is padded.
+    expect(verified.stdout).toMatch(/^theme {2}main {4}[0-9a-f]{12} {2}missing$/m);
   });
 });
 

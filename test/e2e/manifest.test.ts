@@ -67,7 +67,7 @@ describe('the command line', () => {
     expect(typo.stderr).toMatch(/Unknown argument: ofline, did you mean --offline\?/);
     const command = await runCli(['instal'], { sandbox });
     expect(command.code).toBe(2);
-    expect(command.stderr).toBe('npkg: unknown command "instal": Did you mean install?; see `npkg --help`\n');
+    expect(command.stderr).toBe('npkg: unknown command "instal", did you mean install?; see `npkg --help`\n');
     const stray = await runCli(['install', 'c'], { sandbox });
     expect(stray.stderr).toBe('npkg: Unknown argument: c; see `npkg --help`\n');
     const badFlag = await runCli(['install', '--concurrency', 'many'], { sandbox });

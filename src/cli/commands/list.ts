@@ -3,6 +3,7 @@ import { isFolder } from '../../install/vendor.js';
 import { lockfilePath, readLockfile } from '../../project/lockfile.js';
 import { loadManifest } from '../../project/manifest.js';
 import { VendorState } from '../../project/state.js';
+import { columns } from '../reporter.js';
 
 /** `npkg list`: each manifest module with its locked commit and state: ok, missing, or (with --verify) modified. */
 export async function runList(args: { cwd?: string | undefined; json: boolean; verify: boolean }): Promise<number> {
@@ -22,6 +23,6 @@ export async function runList(args: { cwd?: string | undefined; json: boolean; v
     rows.push({ name: spec.name, repo: spec.repo, ref: spec.ref, commit: installed?.commit ?? locked?.commit ?? null, state: status });
   }
   if (args.json) process.stdout.write(`${JSON.stringify({ modules: rows })}\n`);
-  else for (const row of rows) process.stdout.write(`${row.name}  ${row.ref}  ${row.commit ? row.commit.slice(0, 12) : '-'}  ${row.state}\n`);
+  else process.stdout.write(columns(rows.map((row) => [row.name, row.ref, row.commit ? row.commit.slice(0, 12) : '-', row.state])));
   return 0;
 }

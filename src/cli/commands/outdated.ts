@@ -1,4 +1,5 @@
 import { buildCredentials } from '../credentials.js';
+import { columns } from '../reporter.js';
 import { loadSettings, type Env, type NetworkFlags } from '../../project/config.js';
 import type { RefInfo } from '../../bitbucket/api.js';
 import { lockfilePath, readLockfile } from '../../project/lockfile.js';
@@ -69,7 +70,5 @@ function describe(resolved: string, commit: string): string {
 }
 
 function table(rows: Row[]): string {
-  const lines = [['name', 'current', 'wanted', 'latest'], ...rows.map((row) => [row.name, row.current ?? '-', row.wanted ?? '-', row.latest ?? '-'])];
-  const widths = lines[0]!.map((_, column) => Math.max(...lines.map((line) => line[column]!.length)));
-  return `${lines.map((line) => line.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n')}\n`;
+  return columns([['name', 'current', 'wanted', 'latest'], ...rows.map((row) => [row.name, row.current ?? '-', row.wanted ?? '-', row.latest ?? '-'])]);
 }

@@ -23,6 +23,8 @@ export interface OAuthOptions {
   refreshTokenLength?: number;
   /** Starts every access and refresh token (a marker that a secrets audit looks for). */
   tokenPrefix?: string;
+  /** Refuse a client as RFC 6749 §5.2 allows (and oidc-provider does): 401 with `WWW-Authenticate: Basic error="invalid_client"`. */
+  clientChallenge?: boolean;
 }
 
 interface Grant {
@@ -97,6 +99,9 @@ export class OAuthServer {
     }
     const form = new URLSearchParams(body);
     const consumer = this.authenticate(request, form);
+    if (consumer === undefined && this.options.clientChallenge === true) {
+      response.setHeader('www-authenticate', 'Basic realm="token", error="invalid_client", error_description="client authentication failed"');
+    }
     if (consumer === undefined) return oauthError(response, 401, 'invalid_client', 'Invalid OAuth client credentials');
     const grantType = form.get('grant_type');
     if (grantType === 'authorization_code') {
