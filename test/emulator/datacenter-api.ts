@@ -4,12 +4,13 @@
  * 1.0 under a context path, fuzzy filterText, paging that lowers `limit`,
  * tags whose `hash` is null or absent, `errors` bodies with
  * `exceptionName`, HTML 404s, X-AUSERNAME, Bearer and Basic, archives by
- * real `git archive --prefix`. OAuth 2.0 is not here yet.
+ * real `git archive --prefix`, and OAuth 2.0 (datacenter-oauth.ts).
  */
 import { spawn } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createGzip } from 'node:zlib';
 import { git, type BuiltRepo } from './git-fixtures.js';
+import { DcOAuthServer, type DcOAuthOptions } from './datacenter-oauth.js';
 
 export interface DcToken {
   token: string;
@@ -27,11 +28,14 @@ export interface DataCenterOptions {
   maxPageSize?: number;
   /** What a lightweight tag's `hash` is: null (older servers) or absent (9.x). */
   tagHash?: 'null' | 'absent';
+  /** The OAuth 2.0 provider of an incoming application link; its tokens are accepted as Bearer. */
+  oauth?: DcOAuthOptions;
 }
 
 export interface DataCenter {
   handle(request: IncomingMessage, response: ServerResponse): Promise<boolean>;
   log: { failedAuth: number };
+  oauth: DcOAuthServer | undefined;
 }
 
 const E = 'com.atlassian.bitbucket';
@@ -39,13 +43,14 @@ const E = 'com.atlassian.bitbucket';
 export function createDataCenter(repos: Map<string, BuiltRepo>, options: DataCenterOptions = {}): DataCenter {
   const context = (options.contextPath ?? '').replace(/\/+$/, '');
   const log = { failedAuth: 0 };
+  const oauth = options.oauth === undefined ? undefined : new DcOAuthServer(options.oauth, context);
   const findRepo = (key: string, slug: string) =>
     [...repos.values()].find((repo) => repo.slug === slug && (key.startsWith('~') ? repo.workspace === key : repo.workspace.toUpperCase() === key.toUpperCase()));
 
   const authenticate = (request: IncomingMessage): string | 'failed' | undefined => {
     const [scheme, value = ''] = (request.headers.authorization ?? '').split(' ', 2);
     if (scheme === undefined || scheme === '') return undefined;
-    if (scheme === 'Bearer') return options.tokens?.find((token) => token.token === value)?.username ?? 'failed';
+    if (scheme === 'Bearer') return options.tokens?.find((token) => token.token === value)?.username ?? oauth?.userOf(value) ?? 'failed';
     if (scheme === 'Basic') {
       const decoded = Buffer.from(value, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
@@ -61,6 +66,7 @@ export function createDataCenter(repos: Map<string, BuiltRepo>, options: DataCen
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<boolean> {
     const url = new URL(request.url ?? '/', 'http://dc.invalid');
     response.setHeader('x-arequestid', `@EMU${Date.now().toString(36)}`);
+    if (oauth !== undefined && (await oauth.handle(request, response, url))) return true;
     if (!url.pathname.startsWith(`${context}/rest/`)) return htmlNotFound(response);
     const route = url.pathname.slice(context.length);
     if (/^\/rest\/api\/(latest|1\.0)\/application-properties$/.test(route)) {
@@ -86,7 +92,7 @@ export function createDataCenter(repos: Map<string, BuiltRepo>, options: DataCen
     if (commit === undefined) return sendErrors(response, 404, `Commit '${id}' does not exist in repository '${slug}'.`, `${E}.commit.NoSuchCommitException`);
     return sendJson(response, 200, { id: commit, displayId: commit.slice(0, 11), message: 'fixture', parents: [] });
   }
-  return { handle, log };
+  return { handle, log, oauth };
 }
 
 /** Tags (with their tag object, read from git) or branches, filtered by a case-insensitive "contains", then paged. */

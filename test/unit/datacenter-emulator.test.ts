@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,7 +27,7 @@ beforeAll(async () => {
     ],
   });
   await git(repo.dir, ['tag', '-a', '-f', '-m', 'annotated', 'v2.0.0', repo.commits[1]!]);
-  const dc = createDataCenter(new Map([['PLAT/utils', repo]]), { contextPath: '/bitbucket', maxPageSize: 2, tokens: [{ token: 'pat-alice', username: 'alice', kind: 'personal' }] });
+  const dc = createDataCenter(new Map([['PLAT/utils', repo]]), { contextPath: '/bitbucket', maxPageSize: 2, tokens: [{ token: 'pat-alice', username: 'alice', kind: 'personal' }], oauth: { clients: [{ id: 'cid', secret: 'csecret', redirectUrl: 'http://localhost:8976/callback' }], username: 'bob' } });
   server = createServer((request, response) => void dc.handle(request, response));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   site = `http://127.0.0.1:${(server.address() as AddressInfo).port}/bitbucket`;
@@ -71,5 +72,28 @@ describe('Data Center emulator', () => {
     await writeFile(file, Buffer.from(await response.arrayBuffer()));
     const listing = await new Promise<string>((resolve, reject) => execFile('tar', ['-tzf', file], (error, out) => (error ? reject(error) : resolve(out))));
     expect(listing.split('\n').filter(Boolean)).toEqual([`PLAT-utils-${repo.commits[0]!.slice(0, 12)}/`, `PLAT-utils-${repo.commits[0]!.slice(0, 12)}/a`]);
+  });
+
+  it('runs OAuth 2.0: localhost-only http redirect, PKCE S256, secret on every grant, refresh token replaced', async () => {
+    const verifier = 'v'.repeat(50);
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const authorize = (redirect: string) =>
+      fetch(`${site}/rest/oauth2/latest/authorize?client_id=cid&response_type=code&scope=REPO_READ&state=s1&code_challenge=${challenge}&code_challenge_method=S256&redirect_uri=${encodeURIComponent(redirect)}`, { redirect: 'manual' });
+    expect((await authorize('http://127.0.0.1:8976/callback')).status).toBe(400);
+    const granted = await authorize('http://localhost:40000/callback');
+    const back = new URL(granted.headers.get('location')!);
+    expect([back.host, back.searchParams.get('state')]).toEqual(['localhost:40000', 's1']);
+    const token = (form: Record<string, string>) =>
+      fetch(`${site}/rest/oauth2/latest/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
+    const code = { grant_type: 'authorization_code', code: back.searchParams.get('code')!, code_verifier: verifier, redirect_uri: 'http://localhost:40000/callback', client_id: 'cid' };
+    expect((await token(code)).status).toBe(401);
+    const tokens = await (await token({ ...code, client_secret: 'csecret' })).json();
+    expect(tokens).toMatchObject({ token_type: 'bearer', expires_in: 3600, scope: 'REPO_READ' });
+    const api = await fetch(`${site}/rest/api/latest/projects/PLAT/repos/utils/tags`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect([api.status, api.headers.get('x-ausername')]).toEqual([200, 'bob']);
+    const refresh = { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: 'cid', client_secret: 'csecret' };
+    const renewed = await (await token(refresh)).json();
+    expect(renewed.refresh_token).not.toBe(tokens.refresh_token);
+    expect((await token(refresh)).status).toBe(400);
   });
 });
