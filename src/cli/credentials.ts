@@ -17,7 +17,14 @@ export interface CredentialSetup {
 export function buildCredentials(
   settings: Settings,
   env: Env,
-  options: { interactive: boolean; loginWhenMissing?: boolean; onWarning: (message: string) => void; onDebug?: (line: string) => void },
+  options: {
+    interactive: boolean;
+    loginWhenMissing?: boolean;
+    onWarning: (message: string) => void;
+    onDebug?: (line: string) => void;
+    /** Runs the on-demand login with the progress display set aside (it prompts and prints a URL). */
+    aside?: <T>(work: () => Promise<T>) => Promise<T>;
+  },
 ): CredentialSetup {
   // The account of the stored credential: `host[:port]` of BITBUCKET_URL.
   const host = new URL(settings.bitbucketUrl).host;
@@ -44,7 +51,10 @@ export function buildCredentials(
   if (key && secret && !options.interactive) {
     providers.push(lazy(() => import('../auth/stored.js').then(({ clientCredentialsFromEnv }) => clientCredentialsFromEnv(settings.bitbucketUrl, key, secret))));
   }
-  if (options.interactive && options.loginWhenMissing) providers.push(loginOnDemand(settings, env, { host, openStore }, (line) => process.stderr.write(`${line}\n`)));
+  if (options.interactive && options.loginWhenMissing) {
+    const aside = options.aside ?? ((work) => work());
+    providers.push(loginOnDemand(settings, env, { host, openStore }, (line) => process.stderr.write(`${line}\n`), aside));
+  }
   return { provider: chainCredentials(providers), host, openStore };
 }
 
@@ -52,7 +62,13 @@ export function buildCredentials(
  * SPEC §5.5: in a terminal with no credential at all, `install` runs the
  * browser login itself (with the env consumer when set), stores it, and goes on.
  */
-export function loginOnDemand(settings: Settings, env: Env, setup: Pick<CredentialSetup, 'host' | 'openStore'>, say: (line: string) => void): CredentialProvider {
+export function loginOnDemand(
+  settings: Settings,
+  env: Env,
+  setup: Pick<CredentialSetup, 'host' | 'openStore'>,
+  say: (line: string) => void,
+  aside: <T>(work: () => Promise<T>) => Promise<T>,
+): CredentialProvider {
   let running: Promise<Credential | undefined> | undefined;
   const run = async (): Promise<Credential | undefined> => {
     say('npkg: no Bitbucket credential found: signing in (Ctrl-C to stop; see `npkg login --help`)');
@@ -74,7 +90,7 @@ export function loginOnDemand(settings: Settings, env: Env, setup: Pick<Credenti
     return asCredential(credential, `stored login (${(await setup.openStore()).name})`);
   };
   return {
-    get: () => (running ??= run()),
+    get: () => (running ??= aside(run)),
   };
 }
 

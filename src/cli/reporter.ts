@@ -15,6 +15,8 @@ export class Reporter {
   private readonly active = new Map<string, number>();
   private done = 0;
   private total = 0;
+  /** Set while the user has to read or answer something: the spinner neither spins nor redraws. */
+  private paused = false;
 
   constructor(private readonly options: ReporterOptions) {}
 
@@ -55,17 +57,34 @@ export class Reporter {
     this.spinner = undefined;
   }
 
+  /**
+   * Runs `work` with the spinner off the screen: a prompt or a URL that waits
+   * for the user must not be redrawn over (the login that install starts itself).
+   */
+  async aside<T>(work: () => Promise<T>): Promise<T> {
+    if (this.spinner === undefined || this.paused) return work();
+    this.paused = true;
+    this.spinner.stop();
+    try {
+      return await work();
+    } finally {
+      this.paused = false;
+      this.spinner?.start();
+    }
+  }
+
   private line(text: string, show: boolean): void {
     if (!show) return;
-    this.spinner?.clear();
+    const drawn = this.paused ? undefined : this.spinner;
+    drawn?.clear();
     process.stderr.write(`npkg: ${text}\n`);
-    this.spinner?.render();
+    drawn?.render();
   }
 
   private lastRender = 0;
 
   private render(): void {
-    if (this.spinner === undefined) return;
+    if (this.spinner === undefined || this.paused) return;
     const now = Date.now();
     if (now - this.lastRender < 80) return;
     this.lastRender = now;

@@ -36,6 +36,7 @@ export async function runInstall(args: InstallArgs, env: Env): Promise<number> {
         // isatty, not process.stdin.isTTY: that getter builds a stdin stream, a few ms at every start.
         interactive: isatty(0) && isatty(2),
         loginWhenMissing: true,
+        aside: (work) => reporter.aside(work),
         onWarning: (message) => reporter.events().warning?.(message),
         ...(args.verbose ? { onDebug: (line: string) => reporter.events().debug?.(line) } : {}),
       }).provider,
