@@ -12,6 +12,25 @@ const CONSUMER = { key: 'tty-consumer', secret: 'tty-consumer-secret', callbackU
 const SCRIPT = '/usr/bin/script';
 let emulator: Emulator | undefined;
 
+/** A project and the environment of a developer's terminal with no stored credential, the env consumer set. */
+async function terminalSession(server: Emulator, term: string) {
+  const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.0.0' } });
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: sandbox.dir,
+    TERM: term,
+    NPKG_CONFIG_DIR: sandbox.configDir,
+    NPKG_CACHE_DIR: sandbox.cacheDir,
+    NPKG_CREDENTIAL_STORE: 'file',
+    NPKG_CALLBACK_URL: 'http://127.0.0.1:0/callback',
+    BITBUCKET_URL: server.webUrl,
+    BITBUCKET_API_URL: server.apiUrl,
+    BITBUCKET_CLIENT_ID: CONSUMER.key,
+    BITBUCKET_CLIENT_SECRET: CONSUMER.secret,
+  };
+  return { sandbox, env };
+}
+
 afterEach(async () => {
   await emulator?.close();
 });
@@ -19,20 +38,7 @@ afterEach(async () => {
 describe('install in a terminal with no credential', () => {
   it.skipIf(!existsSync(SCRIPT))('runs the browser login itself, then installs', async () => {
     emulator = await startEmulator({ repos: TEST_REPOS, oauth: { consumers: [CONSUMER] } });
-    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.0.0' } });
-    const env = {
-      PATH: process.env.PATH ?? '',
-      HOME: sandbox.dir,
-      TERM: 'dumb',
-      NPKG_CONFIG_DIR: sandbox.configDir,
-      NPKG_CACHE_DIR: sandbox.cacheDir,
-      NPKG_CREDENTIAL_STORE: 'file',
-      NPKG_CALLBACK_URL: 'http://127.0.0.1:0/callback',
-      BITBUCKET_URL: emulator.webUrl,
-      BITBUCKET_API_URL: emulator.apiUrl,
-      BITBUCKET_CLIENT_ID: CONSUMER.key,
-      BITBUCKET_CLIENT_SECRET: CONSUMER.secret,
-    };
+    const { sandbox, env } = await terminalSession(emulator, 'dumb');
     const child = spawn(SCRIPT, ['-qec', `${process.execPath} ${BIN} install --no-progress`, '/dev/null'], { cwd: sandbox.project, env });
     let output = '';
     let visited = false;
@@ -53,20 +59,7 @@ describe('install in a terminal with no credential', () => {
 describe('install in a terminal with progress, while the login waits for the user', () => {
   it.skipIf(!existsSync(SCRIPT))('takes the spinner off the screen until the login ends', async () => {
     emulator = await startEmulator({ repos: TEST_REPOS, oauth: { consumers: [CONSUMER] } });
-    const sandbox = await makeSandbox({ workspace: 'acme', modules: { utils: 'v1.0.0' } });
-    const env = {
-      PATH: process.env.PATH ?? '',
-      HOME: sandbox.dir,
-      TERM: 'xterm',
-      NPKG_CONFIG_DIR: sandbox.configDir,
-      NPKG_CACHE_DIR: sandbox.cacheDir,
-      NPKG_CREDENTIAL_STORE: 'file',
-      NPKG_CALLBACK_URL: 'http://127.0.0.1:0/callback',
-      BITBUCKET_URL: emulator.webUrl,
-      BITBUCKET_API_URL: emulator.apiUrl,
-      BITBUCKET_CLIENT_ID: CONSUMER.key,
-      BITBUCKET_CLIENT_SECRET: CONSUMER.secret,
-    };
+    const { sandbox, env } = await terminalSession(emulator, 'xterm');
     // A terminal of a real size: the spinner measures its lines against the width.
     const child = spawn(SCRIPT, ['-qec', `stty cols 100 rows 30; ${process.execPath} ${BIN} install`, '/dev/null'], { cwd: sandbox.project, env });
     let output = '';
