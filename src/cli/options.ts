@@ -13,6 +13,7 @@ export interface InstallArgs {
   concurrency?: number | undefined;
   retries?: number | undefined;
   networkTimeout?: number | undefined;
+  remoteCacheWrite?: boolean | undefined;
 }
 
 /** One flag, described once for both parsers (yargs for help and errors, parseArgs for the fast path). */
@@ -33,11 +34,17 @@ export const GLOBAL_FLAGS: Record<string, FlagSpec> = {
   progress: { type: 'boolean', default: true, negatable: true, describe: 'Show progress on stderr when it is a terminal (--no-progress to hide)' },
 };
 
+/** For every command that installs (install, add, update): uploads to the team cache. */
+export const REMOTE_CACHE_FLAGS: Record<string, FlagSpec> = {
+  'remote-cache-write': { type: 'boolean', negatable: true, describe: 'Upload archives fetched from Bitbucket to NPKG_REMOTE_CACHE (also NPKG_REMOTE_CACHE_WRITE=1)' },
+};
+
 export const INSTALL_FLAGS: Record<string, FlagSpec> = {
   'frozen-lockfile': { type: 'boolean', negatable: true, describe: 'Fail instead of updating modules.lock.json (default when CI=true)' },
   offline: { type: 'boolean', default: false, describe: 'Use the cache only, never the network' },
   concurrency: { type: 'number', describe: 'Modules fetched at once (default 8)' },
   force: { type: 'boolean', default: false, describe: 'Reinstall every module, replacing local changes' },
+  ...REMOTE_CACHE_FLAGS,
 };
 
 /** For every command that talks to Bitbucket's API or archive host. */
@@ -88,5 +95,6 @@ export function parseInstallFast(argv: string[]): InstallArgs | undefined {
     concurrency: numbers.concurrency,
     retries: numbers.retries,
     networkTimeout: numbers['network-timeout'],
+    remoteCacheWrite: values['no-remote-cache-write'] ? false : (values['remote-cache-write'] as boolean | undefined),
   };
 }

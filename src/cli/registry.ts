@@ -1,5 +1,5 @@
 import type { Argv, Options } from 'yargs';
-import { INSTALL_FLAGS, NETWORK_FLAGS, type FlagSpec } from './options.js';
+import { INSTALL_FLAGS, NETWORK_FLAGS, REMOTE_CACHE_FLAGS, type FlagSpec } from './options.js';
 
 /** yargs options from the flag table of cli-options.ts. */
 export function yargsOptions(flags: Record<string, FlagSpec>): Record<string, Options> {
@@ -47,7 +47,7 @@ function changeCommands(parser: Argv): Argv {
         command
           .positional('specs', { type: 'string', array: true, describe: 'what to add; with no @ref, the newest semver tag' })
           .option('force', { type: 'boolean', default: false, describe: 'Replace a module of the same name' })
-          .options(yargsOptions(NETWORK_FLAGS))
+          .options(yargsOptions({ ...NETWORK_FLAGS, ...REMOTE_CACHE_FLAGS }))
           .example('$0 add acme/utils', 'the newest tag, written as an exact tag')
           .example('$0 add icons=design-team/icon-set@^3', 'a range, under another name'),
       handle(async (args) => (await import('./commands/add.js')).runAdd(args as never, env())),
@@ -66,7 +66,7 @@ function changeCommands(parser: Argv): Argv {
           .positional('names', { type: 'string', array: true, describe: 'modules to update (default: all)' })
           .option('latest', { type: 'boolean', default: false, describe: 'Rewrite exact tags to the newest tag, and ranges around it (^1.2.0 → ^2.0.0)' })
           .option('force', { type: 'boolean', default: false, describe: 'Replace folders edited locally' })
-          .options(yargsOptions(NETWORK_FLAGS))
+          .options(yargsOptions({ ...NETWORK_FLAGS, ...REMOTE_CACHE_FLAGS }))
           .example('$0 update', 'every module')
           .example('$0 update utils --latest', 'utils to its newest tag'),
       handle(async (args) => (await import('./commands/update.js')).runUpdate({ ...(args as never as object), names: (args.names as string[] | undefined) ?? [] } as never, env())),

@@ -6,6 +6,7 @@ import { NpkgError, asNpkgError, hasErrnoCode } from '../util/errors.js';
 import { installModule, upToDate, type Outcome } from './module.js';
 import type { InstallOptions, InstallReport, ModuleResult } from './types.js';
 import type { BitbucketHttp } from '../bitbucket/client.js';
+import type { RemoteCache } from './remote-cache/remote-cache.js';
 import { lockfileDrift, lockfilePath, lockMatches, parseLockfile, writeLockfile, type Lock } from '../project/lockfile.js';
 import { loadManifest, type Manifest, type ModuleSpec } from '../project/manifest.js';
 import { acquireProjectLock } from '../project/project-lock.js';
@@ -72,8 +73,9 @@ async function installAll(options: InstallOptions, manifest: Manifest, lock: Loc
     ));
   let worker: Promise<ArchiveWorker> | undefined;
   const getArchiveWorker = () => (worker ??= import('../archive/worker.js').then(({ ArchiveWorker }) => new ArchiveWorker()));
+  const getRemoteCache = remoteCacheLoader(options);
   // Up-to-date modules are settled first; p-limit loads only when there is work (not on a no-op install).
-  const idle: RunContext = { options, events, manifest, state, cache, getHttp, getArchiveWorker, slot: (work) => work() };
+  const idle: RunContext = { options, events, manifest, state, cache, getHttp, getArchiveWorker, getRemoteCache, slot: (work) => work() };
   const outcomes = await Promise.all(manifest.modules.map((spec) => upToDate(idle, spec, lock)));
   for (const outcome of outcomes) if (outcome !== undefined) events.moduleDone?.(outcome.result);
   const pending = manifest.modules.filter((_, index) => outcomes[index] === undefined);
@@ -84,6 +86,26 @@ async function installAll(options: InstallOptions, manifest: Manifest, lock: Loc
     for (const [index, spec] of pending.entries()) outcomes[manifest.modules.indexOf(spec)] = done[index];
   }
   return outcomes as Outcome[];
+}
+
+/** One team cache per run (its one warning per run lives there), loaded on first use; none with --offline. */
+function remoteCacheLoader(options: InstallOptions): () => Promise<RemoteCache | undefined> {
+  const settings = options.remoteCache;
+  if (settings === undefined || options.offline) return () => Promise.resolve(undefined);
+  const events = options.events ?? {};
+  let remote: Promise<RemoteCache> | undefined;
+  return () =>
+    (remote ??= import('./remote-cache/remote-cache.js').then(
+      ({ RemoteCache }) =>
+        new RemoteCache({
+          target: settings.target,
+          bitbucketUrl: options.bitbucketUrl,
+          timeoutMs: options.networkTimeoutMs,
+          write: settings.write,
+          onWarning: (message) => events.warning?.(message),
+          ...(events.debug ? { onDebug: events.debug } : {}),
+        }),
+    ));
 }
 
 async function installOne(context: RunContext, spec: ModuleSpec, lock: Lock): Promise<Outcome> {

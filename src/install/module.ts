@@ -51,7 +51,7 @@ export async function installModule(run: RunContext, spec: ModuleSpec, locked: L
   // with the next downloads.
   const target = locked ?? (await run.slot(() => resolveModule(run, spec)));
   if (isAlreadyThere(job, target)) return unchanged(spec, lockEntryFor(spec, target, job.current.integrity));
-  const tree = await buildTree(treeJob(run, spec, target.commit));
+  const tree = await buildTree(treeJob(run, spec, target.commit, locked?.integrity));
   try {
     verifyTree(job, tree);
     await tree.cacheWriter?.keep();
@@ -62,8 +62,24 @@ export async function installModule(run: RunContext, spec: ModuleSpec, locked: L
     await discardTree(tree);
     throw error;
   }
-  const action = tree.source === 'cache' ? 'cached' : 'downloaded';
-  return { result: { ...identity(spec), commit: target.commit, integrity: tree.integrity, action }, lockEntry: lockEntryFor(spec, target, tree.integrity) };
+  if (tree.source === 'download' && tree.cacheWriter !== undefined) await shareArchive(run, spec, target.commit);
+  const result: ModuleResult =
+    tree.source === 'cache'
+      ? { ...identity(spec), commit: target.commit, integrity: tree.integrity, action: 'cached' }
+      : { ...identity(spec), commit: target.commit, integrity: tree.integrity, action: 'downloaded', source: tree.source === 'download' ? 'bitbucket' : 'remote-cache' };
+  return { result, lockEntry: lockEntryFor(spec, target, tree.integrity) };
+}
+
+/**
+ * With NPKG_REMOTE_CACHE_WRITE, a Bitbucket archive that passed its h1 check
+ * goes to the team cache, from the local cache file just kept (hits are not
+ * sent back). Never fails the module: the cache warns instead.
+ */
+async function shareArchive(run: RunContext, spec: ModuleSpec, commit: string): Promise<void> {
+  const remote = await run.getRemoteCache();
+  if (remote === undefined || !remote.writes) return;
+  const file = run.cache.file(spec.workspace, spec.slug, commit);
+  await run.slot(() => remote.store({ workspace: spec.workspace, slug: spec.slug, commit }, file));
 }
 
 /** h1 of the module's folder, or undefined when it has none. */

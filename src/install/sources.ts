@@ -5,6 +5,7 @@ import { ConnectionError } from '../net/request.js';
 import { NpkgError } from '../util/errors.js';
 import { warn, type TreeJob } from './context.js';
 import { downloadTree } from './download.js';
+import { fromRemoteCache } from './remote-source.js';
 import { extractBody, type StagedTree } from './staging.js';
 import { makeStaging } from './vendor.js';
 
@@ -13,9 +14,9 @@ import { makeStaging } from './vendor.js';
  * a staging folder or answers undefined (a miss), and the next one is tried.
  */
 
-/** The module's tree for its commit in a staging folder: from the local cache, else from Bitbucket. */
+/** The module's tree for its commit in a staging folder: from the local cache, else the team cache, else Bitbucket. */
 export async function buildTree(job: TreeJob): Promise<StagedTree> {
-  return (await fromLocalCache(job)) ?? (await fromBitbucket(job));
+  return (await fromLocalCache(job)) ?? (await fromRemoteCache(job)) ?? (await fromBitbucket(job));
 }
 
 /** The cached archive, streamed; a damaged entry is dropped (a miss), unless --offline leaves no other source. */

@@ -10,7 +10,7 @@ import { warn, type TreeJob } from './context.js';
 export interface StagedTree {
   staging: string;
   integrity: string;
-  source: 'cache' | 'download';
+  source: 'cache' | 'download' | 'remote-cache';
   /** Present after a download: keep() makes the archive a cache entry. */
   cacheWriter?: CacheWriter;
 }

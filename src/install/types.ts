@@ -1,6 +1,7 @@
 import type { CredentialProvider } from '../auth/sources.js';
 import type { Manifest } from '../project/manifest.js';
 import type { NpkgError } from '../util/errors.js';
+import type { RemoteCacheSettings } from './remote-cache/settings.js';
 
 /*
  * The install flow's public types, apart so that the flow (install.ts) and
@@ -16,6 +17,8 @@ export interface ModuleResult {
   commit?: string;
   integrity?: string;
   action: ModuleAction;
+  /** Where a downloaded module's archive came from (SPEC §10); absent for the other actions. */
+  source?: 'bitbucket' | 'remote-cache';
   error?: NpkgError;
 }
 
@@ -53,6 +56,8 @@ export interface InstallOptions {
   events?: InstallEvents;
   /** Names to resolve again from their refs (npkg update), ignoring the lockfile. */
   reresolve?: ReadonlySet<string>;
+  /** The team cache (NPKG_REMOTE_CACHE), if any; never used with --offline. */
+  remoteCache?: RemoteCacheSettings | undefined;
   /** How long to wait for another npkg working in the same project. */
   lockWaitMs?: number;
 }

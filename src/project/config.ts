@@ -15,6 +15,10 @@ export interface Settings {
   configDir: string;
   clientId: string | undefined;
   callbackUrl: string | undefined;
+  /** The team cache's base URL as given (NPKG_REMOTE_CACHE, else remoteCache), parsed by the install commands. */
+  remoteCacheUrl: string | undefined;
+  /** Where remoteCacheUrl came from, for the exit-2 message of a malformed one. */
+  remoteCacheSource: string;
 }
 
 /** The part of the settings that install takes as is. */
@@ -35,7 +39,7 @@ export interface SettingsFlags extends NetworkFlags {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-const CONFIG_KEYS = new Set(['clientId', 'callbackUrl', 'bitbucketUrl', 'apiUrl', 'concurrency']);
+const CONFIG_KEYS = new Set(['clientId', 'callbackUrl', 'bitbucketUrl', 'apiUrl', 'concurrency', 'remoteCache']);
 
 export async function loadSettings(flags: SettingsFlags, env: Env): Promise<Settings> {
   // env-paths loads only when a folder is not given by the environment.
@@ -62,6 +66,8 @@ export async function loadSettings(flags: SettingsFlags, env: Env): Promise<Sett
     configDir,
     clientId: stringValue(file.clientId),
     callbackUrl: stringValue(file.callbackUrl),
+    remoteCacheUrl: env.NPKG_REMOTE_CACHE || stringValue(file.remoteCache),
+    remoteCacheSource: env.NPKG_REMOTE_CACHE ? 'NPKG_REMOTE_CACHE' : inFile('remoteCache'),
   };
   // The OAuth requests go through fetch, outside BitbucketHttp: they get the same bound.
   setFetchTimeout(settings.networkTimeoutMs);

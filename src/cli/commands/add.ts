@@ -15,6 +15,7 @@ export interface AddArgs extends NetworkFlags {
   verbose: boolean;
   quiet: boolean;
   progress: boolean;
+  remoteCacheWrite?: boolean | undefined;
 }
 
 interface Addition {
@@ -69,7 +70,7 @@ export async function runAdd(args: AddArgs, env: Env): Promise<number> {
     }),
   );
   if (!args.quiet && !args.json) process.stderr.write(`npkg: added ${additions.map((addition) => `${addition.name}@${addition.ref}`).join(', ')}\n`);
-  return runInstall({ cwd: manifest.root, json: args.json, verbose: args.verbose, quiet: args.quiet, progress: args.progress, frozenLockfile: false, offline: false, force: false }, env);
+  return runInstall({ cwd: manifest.root, json: args.json, verbose: args.verbose, quiet: args.quiet, progress: args.progress, frozenLockfile: false, offline: false, force: false, remoteCacheWrite: args.remoteCacheWrite }, env);
 }
 
 /** The nearest modules.json, or a new one here whose workspace is the first spec's. */

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { isatty } from 'node:tty';
 import { installSettings, loadSettings, type Env } from '../../project/config.js';
 import { buildCredentials } from '../credentials.js';
+import { remoteCacheSettings } from '../remote-cache.js';
 import { NpkgError, exitCodeFor, isCredentialError } from '../../util/errors.js';
 import { install, type ModuleResult } from '../../install/install.js';
 import type { InstallArgs } from '../options.js';
@@ -25,6 +26,7 @@ export async function runInstall(args: InstallArgs, env: Env): Promise<number> {
   let failure: NpkgError | undefined;
   try {
     const settings = await loadSettings({ concurrency: args.concurrency, retries: args.retries, networkTimeout: args.networkTimeout }, env);
+    const remoteCache = await remoteCacheSettings(settings, env, args.remoteCacheWrite);
     await reporter.start();
     const report = await install({
       cwd: args.cwd ?? process.cwd(),
@@ -32,6 +34,7 @@ export async function runInstall(args: InstallArgs, env: Env): Promise<number> {
       offline: args.offline,
       force: args.force,
       ...installSettings(settings),
+      remoteCache,
       credentials: buildCredentials(settings, env, {
         // isatty, not process.stdin.isTTY: that getter builds a stdin stream, a few ms at every start.
         interactive: isatty(0) && isatty(2),
@@ -81,6 +84,7 @@ function jsonReport(modules: ModuleResult[], durationMs: number, failure: NpkgEr
       commit: result.commit ?? null,
       integrity: result.integrity ?? null,
       action: result.action,
+      ...(result.source === undefined ? {} : { source: result.source }),
       ...(result.error === undefined ? {} : { error: { code: result.error.code, message: result.error.message } }),
     })),
     durationMs,

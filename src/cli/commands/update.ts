@@ -1,5 +1,6 @@
 import semver from 'semver';
 import { buildCredentials } from '../credentials.js';
+import { remoteCacheSettings } from '../remote-cache.js';
 import { installSettings, loadSettings, type Env, type NetworkFlags } from '../../project/config.js';
 import { NpkgError, exitCodeFor, isCredentialError } from '../../util/errors.js';
 import { install, type InstallEvents } from '../../install/install.js';
@@ -16,6 +17,7 @@ export interface UpdateArgs extends NetworkFlags {
   json: boolean;
   verbose: boolean;
   quiet: boolean;
+  remoteCacheWrite?: boolean | undefined;
 }
 
 /**
@@ -34,6 +36,7 @@ export function latestRef(ref: string, isTag: boolean, newest: string | undefine
 /** `npkg update [name...]`: resolve refs again (and with --latest, rewrite them), reinstall, report old → new. */
 export async function runUpdate(args: UpdateArgs, env: Env): Promise<number> {
   const settings = await loadSettings(args, env);
+  const remoteCache = await remoteCacheSettings(settings, env, args.remoteCacheWrite);
   let manifest = await loadManifest(args.cwd ?? process.cwd());
   const unknown = args.names.filter((name) => !manifest.modules.some((spec) => spec.name === name));
   if (unknown.length > 0) throw new NpkgError('USAGE', `not in ${manifest.file}: ${unknown.join(', ')}; nothing was changed`);
@@ -59,6 +62,7 @@ export async function runUpdate(args: UpdateArgs, env: Env): Promise<number> {
     offline: false,
     force: args.force,
     ...installSettings(settings),
+    remoteCache,
     credentials: provider,
     reresolve: new Set(targets.map((spec) => spec.name)),
     events: updateEvents(args),
