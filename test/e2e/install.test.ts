@@ -92,6 +92,8 @@ describe('npkg install', () => {
         commit: repo('acme/utils').tags.get('v1.0.0'),
         integrity: expect.stringMatching(/^h1:/),
         action: 'downloaded',
+        // SPEC §10: where a downloaded module came from.
+        source: 'bitbucket',
       },
     ]);
     expect(typeof report.durationMs).toBe('number');
