@@ -4,6 +4,7 @@ import { errorMessage } from './api.js';
 import { missingCredential, type Credential, type CredentialProvider } from '../auth/sources.js';
 import { NpkgError } from '../util/errors.js';
 import { retryDelayMs, sleep } from '../net/retry.js';
+import { safeJson } from '../util/json-file.js';
 
 export interface HttpSettings {
   retries: number;
@@ -199,13 +200,4 @@ async function readExcerpt(stream: Readable): Promise<string> {
 
 function excerpt(body: string): string {
   return body.replace(/\s+/g, ' ').trim().slice(0, 200);
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    if (error instanceof SyntaxError) return undefined;
-    throw error;
-  }
 }

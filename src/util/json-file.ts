@@ -84,3 +84,13 @@ export function writeFileAtomicSync(file: string, content: string): void {
 export function formatJson(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
+
+/** JSON.parse, or undefined for text that is not JSON (a server's HTML error page). */
+export function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}

@@ -5,6 +5,7 @@
  */
 import { isRefName, unexpectedAnswer, type RefInfo, type RefPage } from '../api.js';
 import { withStart } from './urls.js';
+import { safeJson } from '../../util/json-file.js';
 
 const COMMIT = /^[0-9a-f]{40}$/;
 
@@ -117,13 +118,4 @@ export function userFromHeaders(headers: Record<string, string | string[] | unde
 function oneLine(text: string, max: number): string {
   const line = text.replace(/\s+/g, ' ').trim();
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    if (error instanceof SyntaxError) return undefined;
-    throw error;
-  }
 }
