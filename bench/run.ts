@@ -4,15 +4,20 @@
  * run (SPEC §9). Prints a Markdown table for BENCHMARKS.md.
  */
 import { spawnSync } from 'node:child_process';
+import { stat } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { startEmulator } from '../test/emulator/server.js';
-import { bigRepo, smallRepos } from './fixtures.js';
+import { fileURLToPath } from 'node:url';
+import { bigRepo, smallRepos, sourceTreeRepo } from './fixtures.js';
 import { compare, formatMs, summarize, type Run } from './measure.js';
 import { BenchProject, curlLoop, curlTar, gigetLoop, tarExtract, TOKEN } from './scenarios.js';
 
 const quick = process.argv.includes('--quick');
-// --small-only: the no-op and 20-module rows alone; --runs=N: N runs per measure (both to iterate on one figure).
+// --small-only: the no-op and 20-module rows alone; --tree-only: the real source tree rows alone;
+// --runs=N: N runs per measure (to iterate on one figure).
 const smallOnly = process.argv.includes('--small-only');
+const treeOnly = process.argv.includes('--tree-only');
 const runsFlag = Number(process.argv.find((arg) => arg.startsWith('--runs='))?.slice('--runs='.length));
 const plan = {
   ...(quick
@@ -64,32 +69,39 @@ function settleDisk(): void {
 }
 
 log(`building fixtures (${quick ? 'quick' : 'full'} run)`);
-// One emulator per kind of scenario, so the small-module figures do not carry the big archive's heap.
-const smallEmulator = await startEmulator({ repos: smallRepos(plan.modules, plan.moduleKb), bearerTokens: [TOKEN] });
-try {
-  const smallModules = Object.fromEntries(
-    Array.from({ length: plan.modules }, (_, index) => {
-      const name = `mod-${String(index + 1).padStart(2, '0')}`;
-      return [name, { repo: `bench/${name}`, ref: 'v1.0.0' }];
-    }),
-  );
-  const small = await BenchProject.create(smallEmulator, smallModules);
+if (!treeOnly) await smallModules();
+if (!smallOnly && !treeOnly) await bigArchive();
+if (!smallOnly) await sourceTree();
 
-  log('no-op install');
-  await small.installFresh({ keepCache: false });
-  settleDisk();
-  const noop = await compare(plan.noopRuns, { prepare: async () => small.noopCommand() }, { prepare: async () => ({ file: process.execPath, args: ['-e', '0'] }) });
-  addRow(`no-op install, ${plan.modules} modules, vs \`node -e 0\``, noop.candidate, noop.baseline, { max: 2 });
+/** The no-op and 20-module rows (and, in a full run, the information-only ones). */
+async function smallModules(): Promise<void> {
+  // One emulator per kind of scenario, so the small-module figures do not carry the big archive's heap.
+  const smallEmulator = await startEmulator({ repos: smallRepos(plan.modules, plan.moduleKb), bearerTokens: [TOKEN] });
+  try {
+    const smallModules = Object.fromEntries(
+      Array.from({ length: plan.modules }, (_, index) => {
+        const name = `mod-${String(index + 1).padStart(2, '0')}`;
+        return [name, { repo: `bench/${name}`, ref: 'v1.0.0' }];
+      }),
+    );
+    const small = await BenchProject.create(smallEmulator, smallModules);
 
-  smallEmulator.setLatency(100);
-  const urls = small.archiveUrls();
-  log(`${plan.modules} modules with 100 ms latency`);
-  settleDisk();
-  const locked = await compare(plan.runs, { prepare: () => small.freshInstallCommand({ lock: true, cache: 'empty' }) }, { prepare: () => curlLoop(urls) });
-  addRow(`${plan.modules} modules of ${plan.moduleKb} KB, 100 ms latency, lockfile, empty cache: sequential \`curl | tar\` loop vs npkg`, locked.candidate, locked.baseline, { min: 5, speedup: true });
-  if (!quick && !smallOnly) await informationOnly(small, urls);
-} finally {
-  await smallEmulator.close();
+    log('no-op install');
+    await small.installFresh({ keepCache: false });
+    settleDisk();
+    const noop = await compare(plan.noopRuns, { prepare: async () => small.noopCommand() }, { prepare: async () => ({ file: process.execPath, args: ['-e', '0'] }) });
+    addRow(`no-op install, ${plan.modules} modules, vs \`node -e 0\``, noop.candidate, noop.baseline, { max: 2 });
+
+    smallEmulator.setLatency(100);
+    const urls = small.archiveUrls();
+    log(`${plan.modules} modules with 100 ms latency`);
+    settleDisk();
+    const locked = await compare(plan.runs, { prepare: () => small.freshInstallCommand({ lock: true, cache: 'empty' }) }, { prepare: () => curlLoop(urls) });
+    addRow(`${plan.modules} modules of ${plan.moduleKb} KB, 100 ms latency, lockfile, empty cache: sequential \`curl | tar\` loop vs npkg`, locked.candidate, locked.baseline, { min: 5, speedup: true });
+    if (!quick && !smallOnly) await informationOnly(small, urls);
+  } finally {
+    await smallEmulator.close();
+  }
 }
 
 /** Figures reported for information only, left out of --quick: without a lockfile, and giget. */
@@ -102,8 +114,6 @@ async function informationOnly(small: BenchProject, urls: string[]): Promise<voi
     addRow(`same ${plan.modules} modules: giget in a loop vs npkg (lockfile)`, gigetRuns.candidate, gigetRuns.baseline, { speedup: true });
   }
 }
-
-if (!smallOnly) await bigArchive();
 
 /** The 200 MB rows (32 MB with --quick): download with cache write, and reinstall from the cache. */
 async function bigArchive(): Promise<void> {
@@ -126,6 +136,28 @@ async function bigArchive(): Promise<void> {
     addRow(`reinstall of the ${bigMb} MB archive from the cache (\`--offline\`) vs \`tar -xzf\``, offline.candidate, offline.baseline, quick ? { note: '≤ 1.3x at 200 MB (full run)' } : { max: 1.3 });
   } finally {
     await bigEmulator.close();
+  }
+}
+
+/** The real source tree rows: this checkout's `node_modules` as one module, downloaded and reinstalled --offline. */
+async function sourceTree(): Promise<void> {
+  const root = path.join(fileURLToPath(new URL('../..', import.meta.url)), 'node_modules');
+  const tree = await sourceTreeRepo(root);
+  const emulator = await startEmulator({ repos: [tree.fixture], bearerTokens: [TOKEN] });
+  try {
+    const project = await BenchProject.create(emulator, { tree: { repo: tree.fixture.repo, ref: 'v1.0.0' } });
+    const gz = (await stat(project.cachedArchive())).size;
+    const what = `this checkout's node_modules (${tree.files} files, ${(tree.bytes / 2 ** 20).toFixed(1)} MB, ${(gz / 2 ** 20).toFixed(1)} MB gzipped)`;
+    log(`real source tree: ${what}`);
+    settleDisk();
+    const url = project.archiveUrls()[0]!;
+    const download = await compare(plan.runs, { prepare: () => project.freshInstallCommand({ lock: true, cache: 'empty' }) }, { prepare: () => curlTar(url) });
+    addRow(`real source tree: ${what}, one module, vs \`curl | tar -xz\``, download.candidate, download.baseline, { max: 1.25 });
+    settleDisk();
+    const offline = await compare(plan.runs, { prepare: () => project.freshInstallCommand({ lock: true, cache: 'warm', offline: true }) }, { prepare: () => tarExtract(project.cachedArchive()) });
+    addRow(`reinstall of that tree from the cache (\`--offline\`) vs \`tar -xzf\``, offline.candidate, offline.baseline, { max: 1.3 });
+  } finally {
+    await emulator.close();
   }
 }
 
