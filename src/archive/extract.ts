@@ -1,4 +1,4 @@
-import type { Readable, Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { readEntry } from './entries.js';
 import { Extraction, type PassControl } from './extraction.js';
@@ -71,7 +71,7 @@ export async function extractArchive(source: Readable, options: ExtractOptions):
     // The source may have failed before it reached us (a reset while the caller was busy).
     if (source.errored) return extraction.fail(source.errored);
     if (source.destroyed) return extraction.fail(new NpkgError('NETWORK', `the download of ${label} was cut`, { retryable: true }));
-    source.pipe(gunzip).pipe(parser as unknown as Writable);
+    source.pipe(gunzip).pipe(handOff(parser as unknown as Writable)).on('error', extraction.fail);
     if (options.onBytes !== undefined) {
       const onBytes = options.onBytes;
       source.on('data', (chunk: Buffer) => onBytes(chunk.length));
@@ -88,4 +88,32 @@ function copyRawBytes(source: Readable, copy: Writable, extraction: PassControl)
     }),
   );
   source.pipe(copy);
+}
+
+/** Bytes the decompressor may run ahead of the parser and the writes. */
+const READ_AHEAD = 8 * 1024 * 1024;
+
+/**
+ * Hands each decompressed chunk to the parser on a later turn of the event
+ * loop. Piped straight, the parser (and the synchronous file writes that it
+ * triggers) runs inside gunzip's own callback, so the thread pool could not
+ * inflate the next chunk while the main thread writes files: decompression
+ * and file creation took turns. With the hand-off, gunzip runs up to
+ * READ_AHEAD ahead on the thread pool while the files of the previous chunk
+ * are written, as `tar -xz` overlaps its gzip process with its writes.
+ */
+function handOff(parser: Writable): Writable {
+  return new Writable({
+    highWaterMark: READ_AHEAD,
+    write(chunk: Buffer, _encoding, done) {
+      setImmediate(() => {
+        if (parser.write(chunk)) done();
+        else parser.once('drain', () => done());
+      });
+    },
+    final(done) {
+      parser.end();
+      done();
+    },
+  });
 }

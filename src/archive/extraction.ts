@@ -1,13 +1,10 @@
 import { NpkgError, asNpkgError } from '../util/errors.js';
 
-/** Files written at once: enough to keep the disk busy, few enough for any fd limit. */
-const MAX_OPEN_FILES = 16;
-
 /** What the steps of a pass use: its first failure, fail, and the tracking of writes. */
-export type PassControl = Pick<Extraction<unknown>, 'failure' | 'fail' | 'track' | 'whenRoom'>;
+export type PassControl = Pick<Extraction<unknown>, 'failure' | 'fail' | 'track'>;
 
 /**
- * The life of one extraction pass: the writes still running, the first
+ * The life of one extraction pass: the work still running (the cache copy), the first
  * failure (which stops everything else), and the end, which comes once the
  * archive is parsed and every write has settled (or, after a failure, once
  * every open file is closed, so the caller can remove the staging folder).
@@ -16,7 +13,6 @@ export class Extraction<Result> {
   failure: NpkgError | undefined;
   private parsed = false;
   private readonly pending = new Set<Promise<void>>();
-  private readonly waiting: Array<() => void> = [];
   private readonly aborts: Array<(failure: NpkgError) => void> = [];
 
   constructor(
@@ -36,7 +32,6 @@ export class Extraction<Result> {
     if (this.failure !== undefined) return;
     const failure = mapStreamError(error, this.label);
     this.failure = failure;
-    this.waiting.length = 0;
     for (const stop of this.aborts) stop(failure);
     void this.settle();
   };
@@ -45,16 +40,9 @@ export class Extraction<Result> {
   track(work: Promise<void>): void {
     const tracked = work.catch(this.fail).finally(() => {
       this.pending.delete(tracked);
-      this.waiting.shift()?.();
       void this.settle();
     });
     this.pending.add(tracked);
-  }
-
-  /** Runs `start` now, or once fewer than MAX_OPEN_FILES writes run (a paused entry makes the parser stop reading). */
-  whenRoom(start: () => void): void {
-    if (this.pending.size >= MAX_OPEN_FILES) this.waiting.push(start);
-    else start();
   }
 
   /** The parser has seen the whole archive. */

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { copyFile, constants, symlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { Writable } from 'node:stream';
 import type { ReadEntry } from 'tar';
 import { hash1, sha256Hex } from './dirhash.js';
 import type { PassControl } from './extraction.js';
@@ -22,7 +21,7 @@ export class TreeWriter {
   private readonly links = new Map<string, string>();
   private readonly hardLinks: Array<[string, string]> = [];
   private readonly madeDirs = new Set<string>();
-  private readonly outs = new Set<Writable>();
+  private readonly openFds = new Set<number>();
   private lfsFiles = 0;
 
   constructor(
@@ -32,9 +31,10 @@ export class TreeWriter {
     private readonly warn: (message: string) => void,
   ) {}
 
-  /** Destroys the files still open: each ends with 'close', which the extraction waits for. */
+  /** Closes the file still open, if any, so the caller can remove the staging folder. */
   abort(): void {
-    for (const out of this.outs) out.destroy();
+    for (const fd of this.openFds) closeSync(fd);
+    this.openFds.clear();
   }
 
   // Folders and small files are written synchronously: for the many small files of a source
@@ -48,7 +48,12 @@ export class TreeWriter {
   writeFile(entry: ReadEntry, relative: string): void {
     const mode = (entry.mode ?? 0o644) & 0o111 ? 0o755 : 0o644;
     if ((entry.size ?? Infinity) <= SMALL_FILE) return this.writeSmallFile(entry, relative, mode);
-    this.extraction.whenRoom(() => this.extraction.track(this.streamFile(entry, relative, mode)));
+    try {
+      this.streamFile(entry, relative, mode);
+    } catch (error) {
+      entry.resume();
+      this.extraction.fail(error);
+    }
   }
 
   /** Symbolic links are made last (see finish), so no file is ever written through one. */
@@ -103,29 +108,47 @@ export class TreeWriter {
     });
   }
 
-  private async streamFile(entry: ReadEntry, relative: string, mode: number): Promise<void> {
+  /**
+   * A big file is written chunk by chunk as the parser hands it over, with
+   * synchronous writes as `tar -x` does: an asynchronous write per chunk
+   * paused the whole parser for a thread-pool round trip each time, while
+   * the main thread had nothing else to do (decompression runs ahead on the
+   * thread pool meanwhile, see extract.ts).
+   */
+  private streamFile(entry: ReadEntry, relative: string, mode: number): void {
     this.ensureDir(parentOf(relative));
     // 'wx' never follows or replaces anything already at that path.
-    const out = createWriteStream(path.join(this.dest, relative), { flags: 'wx', mode });
-    this.outs.add(out);
+    const fd = openSync(path.join(this.dest, relative), 'wx', mode);
+    this.openFds.add(fd);
     const hash = createHash('sha256');
     let head = '';
-    await new Promise<void>((done, error) => {
-      out.on('error', error);
-      entry.on('error', error);
-      out.on('close', () => {
-        this.outs.delete(out);
-        done();
-      });
-      out.on('drain', () => entry.resume());
-      entry.on('data', (chunk: Buffer) => {
+    const close = () => {
+      if (this.openFds.delete(fd)) closeSync(fd);
+    };
+    entry.on('data', (chunk: Buffer) => {
+      if (this.extraction.failure !== undefined) return;
+      try {
         hash.update(chunk);
         if (head.length < LFS_POINTER.length) head += chunk.subarray(0, LFS_POINTER.length).toString('latin1');
-        if (!out.write(chunk)) entry.pause();
-      });
-      entry.on('end', () => out.end());
+        for (let offset = 0; offset < chunk.length; ) offset += writeSync(fd, chunk, offset);
+      } catch (error) {
+        close();
+        this.extraction.fail(error);
+      }
     });
-    this.recordFile(relative, hash.digest('hex'), head);
+    entry.on('error', (error) => {
+      close();
+      this.extraction.fail(error);
+    });
+    entry.on('end', () => {
+      if (this.extraction.failure !== undefined) return;
+      try {
+        close();
+        this.recordFile(relative, hash.digest('hex'), head);
+      } catch (error) {
+        this.extraction.fail(error);
+      }
+    });
   }
 
   private recordFile(relative: string, digest: string, head: string): void {
