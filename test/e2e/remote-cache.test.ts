@@ -1,4 +1,5 @@
 import { copyFile, readdir } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../emulator/server.js';
@@ -26,7 +27,28 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const server of started) await server.close();
+  for (const close of closers) await close();
 });
+
+/** A TCP server on 127.0.0.1 that treats each connection with `onConnection`; closed after all tests. */
+async function faultServer(onConnection: (socket: Socket) => void): Promise<{ url: string; connections: () => number }> {
+  let connections = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    connections += 1;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    onConnection(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}/cache`, connections: () => connections };
+}
+const closers: Array<() => Promise<void>> = [];
 
 async function nginx(options: Parameters<typeof startNginx>[0]): Promise<Nginx> {
   const server = await startNginx(options);
@@ -135,6 +157,29 @@ describe('the team cache (NPKG_REMOTE_CACHE) with nginx', () => {
     expect(lines[0]).toContain(`cannot reach the remote cache ${down.url}`);
     expect(modulesOf(result.stdout).every((module) => module.action === 'downloaded' && module.source === 'bitbucket')).toBe(true);
     expect(await describeTree(path.join(b.project, 'vendor', 'utils'))).toEqual(await describeTree(path.join(agentA.project, 'vendor', 'utils')));
+  });
+
+  it('gives up on a cache that never answers after --network-timeout, and on a 503, with one warning each', async () => {
+    // Not nginx: a server that accepts and then says nothing, and one that answers 503 to everything.
+    const silent = await faultServer((socket) => socket.on('data', () => undefined));
+    const failing = await faultServer((socket) => socket.once('data', () => socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')));
+    for (const [server, expected] of [
+      [silent, `no answer from the remote cache ${silent.url} within the network timeout (--network-timeout)`],
+      [failing, `the remote cache ${failing.url}`],
+    ] as const) {
+      const b = await secondAgent(agentA);
+      const result = await runCli(['install', '--json', '--network-timeout', '1'], { sandbox: b, emulator, env: { ...TOKEN_ENV, NPKG_REMOTE_CACHE: server.url, NPKG_REMOTE_CACHE_WRITE: '1' } });
+      expect(result.code).toBe(0);
+      const lines = warnings(result.stderr);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(expected);
+      if (server === failing) expect(lines[0]).toContain('503');
+      expect(modulesOf(result.stdout).every((module) => module.action === 'downloaded' && module.source === 'bitbucket')).toBe(true);
+      expect(await describeTree(path.join(b.project, 'vendor', 'utils'))).toEqual(await describeTree(path.join(agentA.project, 'vendor', 'utils')));
+    }
+    // After the first failure the run skips the cache: at most the three reads already under way, no upload.
+    expect(silent.connections()).toBeLessThanOrEqual(3);
+    expect(failing.connections()).toBeLessThanOrEqual(3);
   });
 
   it('warns once when the write password is wrong, and installs', async () => {
