@@ -7,10 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startEmulator } from '../test/emulator/server.js';
+import { startEmulator, type Emulator } from '../test/emulator/server.js';
 import { fileURLToPath } from 'node:url';
 import { bigRepo, smallRepos, sourceTreeRepo } from './fixtures.js';
-import { compare, formatMs, summarize, type Run } from './measure.js';
+import { compare, formatMs, summarize, timeCommand, type Command, type Run } from './measure.js';
 import { BenchProject, curlLoop, curlTar, gigetLoop, tarExtract, TOKEN } from './scenarios.js';
 
 const quick = process.argv.includes('--quick');
@@ -36,7 +36,7 @@ interface Row {
 }
 
 const rows: Row[] = [];
-const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
 
 /** A budget: at most `max` times slower, at least `min` times faster, or a `note` when not judged (quick runs). */
 interface Budget {
@@ -99,6 +99,7 @@ async function smallModules(): Promise<void> {
     const locked = await compare(plan.runs, { prepare: () => small.freshInstallCommand({ lock: true, cache: 'empty' }) }, { prepare: () => curlLoop(urls) });
     addRow(`${plan.modules} modules of ${plan.moduleKb} KB, 100 ms latency, lockfile, empty cache: sequential \`curl | tar\` loop vs npkg`, locked.candidate, locked.baseline, { min: 5, speedup: true });
     if (!quick && !smallOnly) await informationOnly(small, urls);
+    if (!quick) await teamCache(small, smallEmulator);
   } finally {
     await smallEmulator.close();
   }
@@ -112,6 +113,38 @@ async function informationOnly(small: BenchProject, urls: string[]): Promise<voi
   if (giget !== undefined) {
     const gigetRuns = await compare(plan.runs, { prepare: () => small.freshInstallCommand({ lock: true, cache: 'empty' }) }, { prepare: async () => giget });
     addRow(`same ${plan.modules} modules: giget in a loop vs npkg (lockfile)`, gigetRuns.candidate, gigetRuns.baseline, { speedup: true });
+  }
+}
+
+/**
+ * For information (SPEC §10): the same 20 modules (100 ms latency on
+ * Bitbucket, lockfile, empty local cache) from a warm team cache on a
+ * loopback nginx, against the same install from Bitbucket, with the count
+ * of requests that reached Bitbucket in each. Skipped without nginx.
+ */
+async function teamCache(small: BenchProject, emulator: Emulator): Promise<void> {
+  if (spawnSync('nginx', ['-v']).error !== undefined) return log('team cache rows skipped: no nginx (apt-get install nginx)');
+  const { startNginx } = await import('../test/support/nginx.js');
+  const nginx = await startNginx();
+  try {
+    const env = { NPKG_REMOTE_CACHE: nginx.url };
+    await timeCommand(await small.freshInstallCommand({ lock: true, cache: 'empty', env: { ...env, NPKG_REMOTE_CACHE_WRITE: '1' } }));
+    const bitbucketRequests = async (command: Command) => {
+      emulator.clearRequests();
+      await timeCommand(command);
+      return emulator.requests.length;
+    };
+    const fromCache = await bitbucketRequests(await small.freshInstallCommand({ lock: true, cache: 'empty', env }));
+    const fromBitbucket = await bitbucketRequests(await small.freshInstallCommand({ lock: true, cache: 'empty' }));
+    const runs = await compare(plan.runs, { prepare: () => small.freshInstallCommand({ lock: true, cache: 'empty', env }) }, { prepare: () => small.freshInstallCommand({ lock: true, cache: 'empty' }) });
+    addRow(
+      `same ${plan.modules} modules from a warm team cache (nginx, loopback) vs from Bitbucket; requests to Bitbucket: ${fromCache} vs ${fromBitbucket}`,
+      runs.candidate,
+      runs.baseline,
+      { speedup: true },
+    );
+  } finally {
+    await nginx.close();
   }
 }
 

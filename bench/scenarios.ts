@@ -45,8 +45,9 @@ export class BenchProject {
     return bench;
   }
 
-  env(cacheDir: string): NodeJS.ProcessEnv {
+  env(cacheDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     return {
+      ...extra,
       PATH: process.env.PATH,
       HOME: os.tmpdir(),
       BITBUCKET_URL: this.emulator.webUrl,
@@ -57,8 +58,8 @@ export class BenchProject {
     };
   }
 
-  private command(project: string, cacheDir: string, extra: string[]): Command {
-    return { file: process.execPath, args: [BIN, 'install', '-q', '-C', project, ...extra], env: this.env(cacheDir) };
+  private command(project: string, cacheDir: string, extra: string[], env: Record<string, string> = {}): Command {
+    return { file: process.execPath, args: [BIN, 'install', '-q', '-C', project, ...extra], env: this.env(cacheDir, env) };
   }
 
   private async writeProject(dir: string, withLock: boolean): Promise<void> {
@@ -67,13 +68,13 @@ export class BenchProject {
   }
 
   /** A new project folder (and cache folder) for one timed install. */
-  async freshInstallCommand(options: { lock: boolean; cache: 'empty' | 'warm'; offline?: boolean }): Promise<Command> {
+  async freshInstallCommand(options: { lock: boolean; cache: 'empty' | 'warm'; offline?: boolean; env?: Record<string, string> }): Promise<Command> {
     const dir = await freshDir();
     const project = path.join(dir, 'project');
     await mkdir(project);
     await this.writeProject(project, options.lock);
     const cacheDir = options.cache === 'warm' ? this.warmCache : path.join(dir, 'cache');
-    return this.command(project, cacheDir, options.offline ? ['--offline'] : []);
+    return this.command(project, cacheDir, options.offline ? ['--offline'] : [], options.env);
   }
 
   /** Installs once into a project kept for no-op runs. */
