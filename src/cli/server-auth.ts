@@ -1,0 +1,26 @@
+/**
+ * What login and the credential chain need to know of the server kind: the
+ * OAuth provider (Data Center's application link), the default callback,
+ * and the flows that Data Center does not have (SPEC §6a).
+ */
+import type { OAuthProvider } from '../auth/oauth2.js';
+import { DATACENTER_CALLBACK_URL, DATACENTER_SCOPE, dataCenterOAuthEndpoints, unsupportedOnDataCenter } from '../bitbucket/datacenter/oauth.js';
+import type { Settings } from '../project/config.js';
+import { NpkgError } from '../util/errors.js';
+import { DEFAULT_CALLBACK_URL } from './consumer.js';
+
+/** Data Center's OAuth 2.0 provider (code + PKCE, scope REPO_READ, the secret in every token request); undefined for Cloud's own. */
+export function oauthProviderFor(settings: Pick<Settings, 'kind' | 'bitbucketUrl'>): OAuthProvider | undefined {
+  if (settings.kind !== 'datacenter') return undefined;
+  return { server: { ...dataCenterOAuthEndpoints(settings.bitbucketUrl) }, scope: DATACENTER_SCOPE, secretInForm: true };
+}
+
+/** Data Center takes plain-http redirects only to the literal host localhost; Cloud's default stays 127.0.0.1. */
+export function defaultCallbackUrl(settings: Pick<Settings, 'kind'>): string {
+  return settings.kind === 'datacenter' ? DATACENTER_CALLBACK_URL : DEFAULT_CALLBACK_URL;
+}
+
+/** Exit 2 naming what to use instead, for a flow that Data Center lacks. */
+export function refuseOnDataCenter(what: Parameters<typeof unsupportedOnDataCenter>[0]): NpkgError {
+  return new NpkgError('USAGE', unsupportedOnDataCenter(what));
+}
