@@ -107,7 +107,7 @@ export class BitbucketHttp {
 
   private async withCredential<T>(workspace: string, label: string, work: (credential: Credential) => Promise<T>): Promise<T> {
     const credential = await this.credentials.get(workspace);
-    if (credential === undefined) throw missingCredential(workspace);
+    if (credential === undefined) throw missingCredential(workspace, this.settings.kind);
     this.settings.onDebug?.(`${label}: credential from ${credential.source} (${credential.fingerprint})`);
     try {
       return await work(credential);

@@ -113,6 +113,6 @@ function lazy(load: () => Promise<CredentialProvider>): CredentialProvider {
 }
 
 /** whoami's and token's error when no source has a credential. */
-export function noCredential(): NpkgError {
-  return new NpkgError('NO_CREDENTIAL', `not logged in: ${credentialHint()}`);
+export function noCredential(kind?: Settings['kind']): NpkgError {
+  return new NpkgError('NO_CREDENTIAL', `not logged in: ${credentialHint(undefined, kind)}`);
 }

@@ -90,6 +90,14 @@ describe('credentials on Data Center (SPEC §6a)', () => {
     for (const secret of [second.accessToken, second.refreshToken, CLIENT.secret]) expect(again.stdout + again.stderr).not.toContain(String(secret));
   });
 
+  it('with no credential, names what works on Data Center (exit 4)', async () => {
+    const sandbox = await makeSandbox(manifest);
+    const result = await runCli(['install'], dcRun(sandbox, dc));
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/no Bitbucket credential for project PLAT: run `npkg login`, or set BITBUCKET_TOKEN_PLAT or BITBUCKET_TOKEN \(an HTTP access token\), or BITBUCKET_USERNAME with BITBUCKET_API_TOKEN/);
+    expect(result.stderr).not.toContain('BITBUCKET_CLIENT_ID');
+  });
+
   it.each([
     [['login', '--client-credentials'], /`npkg login --client-credentials` does not work on Bitbucket Data Center: use `npkg login`/],
     [['login', '--oauth1'], /`npkg login --oauth1` does not work on Bitbucket Data Center/],

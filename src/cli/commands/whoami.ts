@@ -9,7 +9,7 @@ export async function runWhoami(args: { json: boolean; verbose: boolean } & Netw
   const settings = await loadSettings(args, env);
   const setup = buildCredentials(settings, env, { interactive: false, onWarning: (message) => say(`npkg: warning: ${message}`) });
   const credential = await setup.provider.get('');
-  if (credential === undefined) throw noCredential();
+  if (credential === undefined) throw noCredential(settings.kind);
   const { BitbucketHttp } = await import('../../bitbucket/client.js');
   const http = new BitbucketHttp({ kind: settings.kind, retries: settings.retries, timeoutMs: settings.networkTimeoutMs }, setup.provider);
   const info = {
