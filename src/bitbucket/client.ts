@@ -6,7 +6,7 @@ import { NpkgError } from '../util/errors.js';
 import { retryDelayMs, sleep } from '../net/retry.js';
 import { safeJson } from '../util/json-file.js';
 import type { ServerKind } from '../util/server-kind.js';
-import { dcErrorText } from './datacenter/answers.js';
+import { dcErrorText, isCaptchaRequired } from './datacenter/answers.js';
 
 export interface HttpSettings {
   /** How error bodies and sign-in redirects look (default cloud). */
@@ -157,7 +157,11 @@ function checkStatus(response: Answer, credential: Credential, label: string, ki
   }
   const detail = [`GET ${redact(response.url)} → ${status}`, excerpt(response.body)];
   const said = server === 'datacenter' ? dcErrorText(response.body, String(response.headers['content-type'] ?? '')) : undefined;
-  if (status === 401 || status === 403) throw refused(credential, label, detail, said);
+  if (status === 401 || status === 403) {
+    // Retrying would only keep the account locked: the user has to sign in once in a browser.
+    const captcha = server === 'datacenter' && isCaptchaRequired(safeJson(response.body));
+    throw refused(credential, label, detail, captcha ? `${said}; sign in to Bitbucket once in a browser to clear the CAPTCHA` : said);
+  }
   const retryable = status === 429 || status >= 500;
   const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
   let message = `Bitbucket answered ${status} for ${label}`;

@@ -4,7 +4,7 @@
  * and the flows that Data Center does not have (SPEC §6a).
  */
 import type { OAuthProvider } from '../auth/oauth2.js';
-import { DATACENTER_CALLBACK_URL, DATACENTER_SCOPE, dataCenterOAuthEndpoints, unsupportedOnDataCenter } from '../bitbucket/datacenter/oauth.js';
+import { DATACENTER_CALLBACK_URL, DATACENTER_SCOPE, dataCenterOAuthEndpoints, redirectUrlProblem, unsupportedOnDataCenter } from '../bitbucket/datacenter/oauth.js';
 import type { Settings } from '../project/config.js';
 import { NpkgError } from '../util/errors.js';
 import { DEFAULT_CALLBACK_URL } from './consumer.js';
@@ -18,6 +18,12 @@ export function oauthProviderFor(settings: Pick<Settings, 'kind' | 'bitbucketUrl
 /** Data Center takes plain-http redirects only to the literal host localhost; Cloud's default stays 127.0.0.1. */
 export function defaultCallbackUrl(settings: Pick<Settings, 'kind'>): string {
   return settings.kind === 'datacenter' ? DATACENTER_CALLBACK_URL : DEFAULT_CALLBACK_URL;
+}
+
+/** A callback URL that Data Center would refuse is told by npkg, before the browser opens (exit 2). */
+export function checkCallbackUrl(settings: Pick<Settings, 'kind'>, callbackUrl: string): void {
+  const problem = settings.kind === 'datacenter' ? redirectUrlProblem(callbackUrl) : undefined;
+  if (problem !== undefined) throw new NpkgError('USAGE', `the callback URL ${callbackUrl} will not work: ${problem}`);
 }
 
 /** Exit 2 naming what to use instead, for a flow that Data Center lacks. */

@@ -101,6 +101,7 @@ describe('credentials on Data Center (SPEC §6a)', () => {
   it.each([
     [['login', '--client-credentials'], /`npkg login --client-credentials` does not work on Bitbucket Data Center: use `npkg login`/],
     [['login', '--oauth1'], /`npkg login --oauth1` does not work on Bitbucket Data Center/],
+    [['login', '--callback-url', 'http://127.0.0.1:0/callback'], /the callback URL http:\/\/127\.0\.0\.1:0\/callback will not work: Bitbucket Data Center accepts plain-http redirect URLs only to localhost: use http:\/\/localhost:8976\/callback/],
     [['install'], /BITBUCKET_CLIENT_ID with BITBUCKET_CLIENT_SECRET \(the client-credentials grant\) does not work on Bitbucket Data Center/],
   ])('%j is a usage error naming what to use instead (exit 2)', async (args, message) => {
     const sandbox = await makeSandbox(manifest);

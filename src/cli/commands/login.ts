@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { resolveConsumer } from '../consumer.js';
-import { defaultCallbackUrl, oauthProviderFor, refuseOnDataCenter } from '../server-auth.js';
+import { checkCallbackUrl, defaultCallbackUrl, oauthProviderFor, refuseOnDataCenter } from '../server-auth.js';
 import { buildCredentials } from '../credentials.js';
 import { readInput } from '../prompt.js';
 import type { LoginMode } from '../../auth/login.js';
@@ -37,6 +37,7 @@ export async function runLogin(args: LoginArgs, env: Env): Promise<number> {
   if (settings.kind === 'datacenter' && mode === 'client-credentials') throw refuseOnDataCenter('--client-credentials');
   if (settings.kind === 'datacenter' && (mode === 'oauth1' || mode === 'oauth1-pin')) throw refuseOnDataCenter('--oauth1');
   const callbackUrl = args.callbackUrl ?? env.NPKG_CALLBACK_URL ?? settings.callbackUrl ?? defaultCallbackUrl(settings);
+  if (mode === 'code' || mode === 'paste') checkCallbackUrl(settings, callbackUrl);
   const oauth = oauthProviderFor(settings);
   const consumer = mode === 'with-token' ? undefined : await resolveConsumer(args, env, settings);
   const { host, openStore } = buildCredentials(settings, env, { interactive: interactive(), onWarning: (message) => say(`npkg: warning: ${message}`) });
