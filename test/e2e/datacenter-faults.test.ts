@@ -56,6 +56,27 @@ describe('Data Center faults (SPEC §6a, §7)', () => {
     expect(dc.datacenter!.log.failedAuth - before).toBe(1);
   });
 
+  it('ends a stalled archive with a timeout error instead of hanging', async () => {
+    const sandbox = await makeSandbox(manifest);
+    dc.addFault({ kind: 'stall', path: /\/archive\?/, times: 1 });
+    const result = await runCli(['install', '--retries', '0', '--network-timeout', '1'], dcRun(sandbox, dc, TOKEN));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/utils: no answer from 127\.0\.0\.1:\d+ within the network timeout/);
+  });
+
+  it('a login locked behind a CAPTCHA says to sign in in a browser, and is not retried', async () => {
+    const locked = await startDataCenter({ captchaAfter: 0 });
+    try {
+      const sandbox = await makeSandbox(manifest);
+      const result = await runCli(['install'], dcRun(sandbox, locked, { BITBUCKET_TOKEN: 'dc-wrong-token-000000000000' }));
+      expect(result.code).toBe(4);
+      expect(result.stderr).toMatch(/\(CAPTCHA required: log in through the web interface first\.; sign in to Bitbucket once in a browser to clear the CAPTCHA\)/);
+      expect(locked.datacenter!.log.failedAuth).toBe(1);
+    } finally {
+      await locked.close();
+    }
+  });
+
   it('an archive redirected to /login is a refused credential (exit 4)', async () => {
     const sandbox = await makeSandbox(manifest);
     expect((await runCli(['install'], dcRun(sandbox, dc, TOKEN))).code).toBe(0);

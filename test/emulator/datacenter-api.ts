@@ -33,6 +33,8 @@ export interface DataCenterOptions {
   oauth?: DcOAuthOptions;
   /** An archive request without a valid credential: 401 with an errors body (default), or a 302 to `{context}/login`. */
   unauthenticatedArchive?: '401' | 'login-redirect';
+  /** After this many failed logins, every failed one asks for a CAPTCHA (as Data Center locks an account). */
+  captchaAfter?: number;
 }
 
 export interface DataCenter {
@@ -69,6 +71,9 @@ export function createDataCenter(repos: Map<string, BuiltRepo>, options: DataCen
 
   const failAuth = (response: ServerResponse): true => {
     log.failedAuth++;
+    if (options.captchaAfter !== undefined && log.failedAuth > options.captchaAfter) {
+      return sendErrors(response, 401, 'CAPTCHA required: log in through the web interface first.', `${E}.auth.CaptchaRequiredAuthenticationException`);
+    }
     return sendErrors(response, 401, 'Authentication failed. Please check your credentials and try again.', `${E}.auth.IncorrectPasswordAuthenticationException`);
   };
 
