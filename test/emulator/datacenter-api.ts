@@ -53,21 +53,7 @@ export function createDataCenter(repos: Map<string, BuiltRepo>, options: DataCen
   const findRepo = (key: string, slug: string) =>
     [...repos.values()].find((repo) => repo.slug === slug && (key.startsWith('~') ? repo.workspace === key : repo.workspace.toUpperCase() === key.toUpperCase()));
 
-  const authenticate = (request: IncomingMessage): string | 'failed' | undefined => {
-    const [scheme, value = ''] = (request.headers.authorization ?? '').split(' ', 2);
-    if (scheme === undefined || scheme === '') return undefined;
-    if (scheme === 'Bearer') return options.tokens?.find((token) => token.token === value)?.username ?? oauth?.userOf(value) ?? 'failed';
-    if (scheme === 'Basic') {
-      const decoded = Buffer.from(value, 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      const [user, secret] = [decoded.slice(0, colon), decoded.slice(colon + 1)];
-      const ok =
-        (options.users ?? []).some((entry) => entry.username === user && entry.password === secret) ||
-        (options.tokens ?? []).some((token) => token.kind === 'personal' && token.username === user && token.token === secret);
-      return ok ? user : 'failed';
-    }
-    return 'failed';
-  };
+  const authenticate = (request: IncomingMessage) => authenticateRequest(request, options, oauth);
 
   const failAuth = (response: ServerResponse): true => {
     log.failedAuth++;
@@ -114,6 +100,23 @@ export function createDataCenter(repos: Map<string, BuiltRepo>, options: DataCen
     return sendJson(response, 200, { id: commit, displayId: commit.slice(0, 11), message: 'fixture', parents: [] });
   }
   return { handle, log, oauth };
+}
+
+/** The user of a request's credential, 'failed' for a wrong one, undefined for none. */
+function authenticateRequest(request: IncomingMessage, options: DataCenterOptions, oauth: DcOAuthServer | undefined): string | 'failed' | undefined {
+  const [scheme, value = ''] = (request.headers.authorization ?? '').split(' ', 2);
+  if (scheme === undefined || scheme === '') return undefined;
+  if (scheme === 'Bearer') return options.tokens?.find((token) => token.token === value)?.username ?? oauth?.userOf(value) ?? 'failed';
+  if (scheme === 'Basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const [user, secret] = [decoded.slice(0, colon), decoded.slice(colon + 1)];
+    const ok =
+      (options.users ?? []).some((entry) => entry.username === user && entry.password === secret) ||
+      (options.tokens ?? []).some((token) => token.kind === 'personal' && token.username === user && token.token === secret);
+    return ok ? user : 'failed';
+  }
+  return 'failed';
 }
 
 /** Tags (with their tag object, read from git) or branches, filtered by a case-insensitive "contains", then paged. */
