@@ -7,7 +7,9 @@ import type { OAuthProvider } from '../auth/oauth2.js';
 import { DATACENTER_CALLBACK_URL, DATACENTER_SCOPE, dataCenterOAuthEndpoints, redirectUrlProblem, unsupportedOnDataCenter } from '../bitbucket/datacenter/oauth.js';
 import type { Settings } from '../project/config.js';
 import { NpkgError } from '../util/errors.js';
-import { DEFAULT_CALLBACK_URL } from './consumer.js';
+
+/** Where Cloud's browser login lands unless --callback-url, NPKG_CALLBACK_URL or config.json says otherwise. */
+export const DEFAULT_CALLBACK_URL = 'http://127.0.0.1:8976/callback';
 
 /** Data Center's OAuth 2.0 provider (code + PKCE, scope REPO_READ, the secret in every token request); undefined for Cloud's own. */
 export function oauthProviderFor(settings: Pick<Settings, 'kind' | 'bitbucketUrl'>): OAuthProvider | undefined {
