@@ -1,13 +1,15 @@
 import { spawn } from 'node:child_process';
 import type { CredentialStore, StoredCredential } from './store.js';
 import { NpkgError } from '../util/errors.js';
-import type { Consumer } from './oauth2.js';
+import type { Consumer, OAuthProvider } from './oauth2.js';
 
 export type LoginMode = 'code' | 'paste' | 'client-credentials' | 'with-token' | 'oauth1' | 'oauth1-pin';
 
 export interface LoginOptions {
   mode: LoginMode;
   bitbucketUrl: string;
+  /** The OAuth 2.0 provider when it is not Bitbucket Cloud's (Data Center's application link). */
+  oauth?: OAuthProvider;
   host: string;
   store: CredentialStore;
   /** Needed by every mode but `with-token`. */
@@ -38,25 +40,26 @@ async function obtain(options: LoginOptions): Promise<StoredCredential> {
   if (consumer === undefined) throw new NpkgError('USAGE', 'no OAuth consumer: pass --client-id and set BITBUCKET_CLIENT_SECRET');
   if (options.mode === 'oauth1' || options.mode === 'oauth1-pin') return oauth1Login(options, consumer);
   const oauth = await import('./oauth2.js');
+  const site = options.oauth ?? options.bitbucketUrl;
   if (options.mode === 'client-credentials') return oauth.clientCredentialsGrant(options.bitbucketUrl, consumer);
   if (options.mode === 'paste') {
-    const request = await oauth.startAuthorization(options.bitbucketUrl, consumer, options.callbackUrl);
+    const request = await oauth.startAuthorization(site, consumer, options.callbackUrl);
     options.say('Open this URL in a browser, approve, then paste the address you were sent to (or its code):');
     options.say(request.url);
     const answer = (await options.readInput('redirected URL or code: ')).trim();
-    return oauth.finishAuthorization(options.bitbucketUrl, consumer, request, pastedCallback(answer, request.state));
+    return oauth.finishAuthorization(site, consumer, request, pastedCallback(answer, request.state));
   }
   const { startCallbackServer } = await import('./callback-server.js');
   // The server starts first: with port 0, its real port goes into the redirect URI.
   const secrets = oauth.newLoginSecrets();
   const server = await startCallbackServer(options.callbackUrl, secrets.state, options.timeoutMs);
   try {
-    const request = await oauth.startAuthorization(options.bitbucketUrl, consumer, server.redirectUri, secrets);
+    const request = await oauth.startAuthorization(site, consumer, server.redirectUri, secrets);
     options.say('Sign in to Bitbucket in your browser; if it does not open, visit:');
     options.say(request.url);
     if (options.openBrowser) openInBrowser(request.url, options.say);
     const query = await server.result;
-    return await oauth.finishAuthorization(options.bitbucketUrl, consumer, request, query);
+    return await oauth.finishAuthorization(site, consumer, request, query);
   } finally {
     await server.close();
   }

@@ -9,9 +9,29 @@ export interface Consumer {
   secret: string;
 }
 
+/**
+ * Another provider than Bitbucket Cloud's (Data Center's application link,
+ * whose endpoints bitbucket/datacenter/oauth.ts knows): given by the CLI,
+ * since auth/ never imports bitbucket/.
+ */
+export interface OAuthProvider {
+  server: oauth.AuthorizationServer & { token_endpoint: string; authorization_endpoint: string };
+  /** The scope asked for at authorize time (Data Center: REPO_READ); Cloud asks for none (the consumer's). */
+  scope?: string;
+  /**
+   * The client secret in the form of every token request (Data Center, as
+   * Git Credential Manager sends it) rather than HTTP Basic (Cloud).
+   */
+  secretInForm?: boolean;
+}
+
+/** A provider, or the URL of Bitbucket Cloud's web host. */
+export type OAuthSite = string | OAuthProvider;
+
 /** Bitbucket Cloud's OAuth 2.0 endpoints, on the web host. */
-function authorizationServer(bitbucketUrl: string): oauth.AuthorizationServer {
-  const base = bitbucketUrl.replace(/\/+$/, '');
+function authorizationServer(site: OAuthSite): oauth.AuthorizationServer {
+  if (typeof site !== 'string') return site.server;
+  const base = site.replace(/\/+$/, '');
   return {
     issuer: base,
     authorization_endpoint: `${base}/site/oauth2/authorize`,
@@ -19,9 +39,14 @@ function authorizationServer(bitbucketUrl: string): oauth.AuthorizationServer {
   };
 }
 
+/** How the client authenticates at the token endpoint: HTTP Basic on Cloud, the form on Data Center; the secret goes every time. */
+function clientAuth(site: OAuthSite, secret: string): oauth.ClientAuth {
+  return typeof site !== 'string' && site.secretInForm === true ? oauth.ClientSecretPost(secret) : oauth.ClientSecretBasic(secret);
+}
+
 /** Requests go through the environment's proxy; plain http is allowed for loopback hosts only (the emulator), never elsewhere. */
-function requestOptions(bitbucketUrl: string): { [oauth.allowInsecureRequests]?: boolean; [oauth.customFetch]: typeof proxiedFetch } {
-  const host = new URL(bitbucketUrl).hostname;
+function requestOptions(site: OAuthSite): { [oauth.allowInsecureRequests]?: boolean; [oauth.customFetch]: typeof proxiedFetch } {
+  const host = new URL(typeof site === 'string' ? site : site.server.token_endpoint).hostname;
   const loopback = host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
   return { [oauth.customFetch]: proxiedFetch, ...(loopback ? { [oauth.allowInsecureRequests]: true } : {}) };
 }
@@ -40,12 +65,12 @@ export function newLoginSecrets(): { state: string; verifier: string } {
 
 /** The authorize URL, with the `state` and a PKCE S256 challenge (sent; never relied on). */
 export async function startAuthorization(
-  bitbucketUrl: string,
+  site: OAuthSite,
   consumer: Consumer,
   redirectUri: string,
   secrets = newLoginSecrets(),
 ): Promise<AuthorizationRequest> {
-  const server = authorizationServer(bitbucketUrl);
+  const server = authorizationServer(site);
   const { state, verifier } = secrets;
   const url = new URL(server.authorization_endpoint!);
   url.searchParams.set('client_id', consumer.key);
@@ -54,43 +79,44 @@ export async function startAuthorization(
   url.searchParams.set('redirect_uri', redirectUri);
   url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
   url.searchParams.set('code_challenge_method', 'S256');
+  if (typeof site !== 'string' && site.scope !== undefined) url.searchParams.set('scope', site.scope);
   return { url: url.toString(), state, verifier, redirectUri };
 }
 
 /** Checks the callback's `state` and exchanges its code for tokens. */
 export async function finishAuthorization(
-  bitbucketUrl: string,
+  site: OAuthSite,
   consumer: Consumer,
   request: AuthorizationRequest,
   callback: URLSearchParams,
 ): Promise<StoredCredential> {
-  const server = authorizationServer(bitbucketUrl);
+  const server = authorizationServer(site);
   const client = { client_id: consumer.key };
   const params = guard(() => oauth.validateAuthResponse(server, client, callback, request.state));
   const response = await oauth.authorizationCodeGrantRequest(
     server,
     client,
-    oauth.ClientSecretBasic(consumer.secret),
+    clientAuth(site, consumer.secret),
     params,
     request.redirectUri,
     request.verifier,
-    requestOptions(bitbucketUrl),
+    requestOptions(site),
   );
   const tokens = await tokenResponse(() => oauth.processAuthorizationCodeResponse(server, client, response));
   return toCredential('authorization_code', tokens, consumer);
 }
 
 /** A new access token from the refresh token; Bitbucket rotates the refresh token every time. */
-export async function refreshCredential(bitbucketUrl: string, credential: StoredCredential): Promise<StoredCredential> {
+export async function refreshCredential(site: OAuthSite, credential: StoredCredential): Promise<StoredCredential> {
   const consumer = consumerOf(credential);
-  const server = authorizationServer(bitbucketUrl);
+  const server = authorizationServer(site);
   const client = { client_id: consumer.key };
   const response = await oauth.refreshTokenGrantRequest(
     server,
     client,
-    oauth.ClientSecretBasic(consumer.secret),
+    clientAuth(site, consumer.secret),
     credential.refreshToken ?? '',
-    requestOptions(bitbucketUrl),
+    requestOptions(site),
   );
   const tokens = await tokenResponse(() => oauth.processRefreshTokenResponse(server, client, response));
   return toCredential(credential.grant, tokens, consumer, credential.refreshToken);

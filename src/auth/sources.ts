@@ -1,4 +1,5 @@
 import { NpkgError } from '../util/errors.js';
+import type { ServerKind } from '../util/server-kind.js';
 
 /** What goes into the Authorization header, and where it came from (for messages). */
 export interface Credential {
@@ -82,12 +83,20 @@ export function chainCredentials(providers: CredentialProvider[]): CredentialPro
   };
 }
 
-export function missingCredential(workspace: string): NpkgError {
-  return new NpkgError('NO_CREDENTIAL', `no Bitbucket credential for workspace ${workspace}: ${credentialHint(workspaceTokenVariable(workspace))}`);
+export function missingCredential(workspace: string, kind: ServerKind = 'cloud'): NpkgError {
+  const what = kind === 'datacenter' ? 'project' : 'workspace';
+  return new NpkgError('NO_CREDENTIAL', `no Bitbucket credential for ${what} ${workspace}: ${credentialHint(workspaceTokenVariable(workspace), kind)}`);
 }
 
-/** What to do without a credential: `npkg login`, or every variable of SPEC §5. */
-export function credentialHint(workspaceVariable = 'BITBUCKET_TOKEN_<WORKSPACE>'): string {
+/** What to do without a credential: `npkg login`, or every variable of SPEC §5 (§6a: Data Center has no client-credentials grant). */
+export function credentialHint(workspaceVariable?: string, kind: ServerKind = 'cloud'): string {
+  if (kind === 'datacenter') {
+    return (
+      `run \`npkg login\`, or set ${workspaceVariable ?? 'BITBUCKET_TOKEN_<KEY>'} or BITBUCKET_TOKEN (an HTTP access token), ` +
+      'or BITBUCKET_USERNAME with BITBUCKET_API_TOKEN (a personal access token)'
+    );
+  }
+  workspaceVariable ??= 'BITBUCKET_TOKEN_<WORKSPACE>';
   return (
     `run \`npkg login\`, or set ${workspaceVariable} or BITBUCKET_TOKEN, ` +
     'or BITBUCKET_USERNAME with BITBUCKET_API_TOKEN (or BITBUCKET_APP_PASSWORD), or BITBUCKET_CLIENT_ID with BITBUCKET_CLIENT_SECRET'

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Credential, CredentialProvider } from './sources.js';
 import { fingerprint } from './sources.js';
 import type { CredentialStore, StoredCredential } from './store.js';
+import type { OAuthProvider } from './oauth2.js';
 import { NpkgError } from '../util/errors.js';
 import { acquireLock } from '../util/lock-file.js';
 
@@ -10,6 +11,8 @@ const EXPIRY_MARGIN_MS = 5 * 60 * 1000;
 
 export interface StoredLoginOptions {
   bitbucketUrl: string;
+  /** The OAuth provider when it is not Bitbucket Cloud's (Data Center's application link). */
+  oauth?: OAuthProvider;
   /** `host[:port]` of BITBUCKET_URL: the account of the stored credential. */
   host: string;
   configDir: string;
@@ -107,7 +110,7 @@ async function renewUnderLock(options: StoredLoginOptions, opened: CredentialSto
       next =
         latest.grant === 'client_credentials'
           ? await clientCredentialsGrant(options.bitbucketUrl, { key: latest.clientId ?? '', secret: latest.clientSecret ?? '' })
-          : await refreshCredential(options.bitbucketUrl, latest);
+          : await refreshCredential(options.oauth ?? options.bitbucketUrl, latest);
     } catch (error) {
       if (!(error instanceof NpkgError) || error.code !== 'CREDENTIAL_REFUSED') throw error;
       // A refresh token the server rejects will never work again: forget it.

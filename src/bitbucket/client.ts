@@ -5,8 +5,12 @@ import { missingCredential, type Credential, type CredentialProvider } from '../
 import { NpkgError } from '../util/errors.js';
 import { retryDelayMs, sleep } from '../net/retry.js';
 import { safeJson } from '../util/json-file.js';
+import type { ServerKind } from '../util/server-kind.js';
+import { dcErrorText, isCaptchaRequired } from './datacenter/answers.js';
 
 export interface HttpSettings {
+  /** How error bodies and sign-in redirects look (default cloud). */
+  kind?: ServerKind;
   retries: number;
   timeoutMs: number;
   onRetry?: (message: string) => void;
@@ -31,6 +35,12 @@ export class BitbucketHttp {
 
   /** GET a JSON document of the REST API; undefined on 404. Retried on network errors, 429 and 5xx. */
   async getJson(url: string, workspace: string, label: string): Promise<unknown> {
+    return (await this.getJsonAnswer(url, workspace, label))?.json;
+  }
+
+  /** getJson with the answer's headers (Data Center names the user in X-AUSERNAME). */
+  async getJsonAnswer(url: string, workspace: string, label: string): Promise<{ json: unknown; headers: Answer['headers'] } | undefined> {
+    const kind = this.settings.kind ?? 'cloud';
     return this.withCredential(workspace, label, (credential) =>
       this.withRetries(`GET ${redact(url)}`, async () => {
         const response = await this.get(url, { authorization: authorizationFor(credential, url), accept: 'application/json' });
@@ -38,10 +48,10 @@ export class BitbucketHttp {
           throw networkError(error, url);
         });
         this.settings.onDebug?.(`GET ${redact(url)} → ${response.statusCode}`);
-        if (response.statusCode === 404) return undefined;
-        checkStatus({ ...response, body }, credential, label, 'json');
+        if (response.statusCode === 404 && !(kind === 'datacenter' && isHtml(response.headers))) return undefined;
+        checkStatus({ ...response, body }, credential, label, 'json', kind);
         try {
-          return JSON.parse(body) as unknown;
+          return { json: JSON.parse(body) as unknown, headers: response.headers };
         } catch (error) {
           throw new NpkgError('SERVER', `the API answered ${redact(url)} with invalid JSON`, { cause: error, detail: [excerpt(body)] });
         }
@@ -55,19 +65,20 @@ export class BitbucketHttp {
       const response = await this.get(url, { authorization: authorizationFor(credential, url) }, onSent);
       const finalUrl = response.url;
       this.settings.onDebug?.(`GET ${redact(url)} → ${response.statusCode}${finalUrl !== url ? ` (via ${redact(finalUrl)})` : ''}`);
-      const refusedBySignIn = new URL(finalUrl).pathname.startsWith('/account/signin');
-      const html = /text\/html/i.test(String(response.headers['content-type'] ?? ''));
+      const refusedBySignIn = isSignIn(finalUrl, this.settings.kind ?? 'cloud');
+      const html = isHtml(response.headers);
       if (response.statusCode >= 400 || response.statusCode < 200 || refusedBySignIn || html) {
         const body = await readExcerpt(response.body);
         if (refusedBySignIn || (html && response.statusCode < 400)) throw refused(credential, label, [`GET ${redact(finalUrl)} → sign-in page`]);
         if (response.statusCode === 404) {
+          const said = this.settings.kind === 'datacenter' ? dcErrorText(body, String(response.headers['content-type'] ?? '')) : undefined;
           throw new NpkgError(
             'REPO_NOT_FOUND',
-            `archive of ${label} not found at ${redact(url)}: the commit or the repository is gone (rewritten history, renamed or deleted); \`npkg update\` resolves the ref again`,
+            `archive of ${label} not found at ${redact(url)}${said === undefined ? '' : ` (${said})`}: the commit or the repository is gone (rewritten history, renamed or deleted); \`npkg update\` resolves the ref again`,
             { detail: [body] },
           );
         }
-        checkStatus({ statusCode: response.statusCode, headers: response.headers, url: finalUrl, body }, credential, label, 'archive');
+        checkStatus({ statusCode: response.statusCode, headers: response.headers, url: finalUrl, body }, credential, label, 'archive', this.settings.kind ?? 'cloud');
       }
       const length = Number(response.headers['content-length']);
       return { stream: response.body, size: Number.isFinite(length) && length > 0 ? length : undefined };
@@ -96,7 +107,7 @@ export class BitbucketHttp {
 
   private async withCredential<T>(workspace: string, label: string, work: (credential: Credential) => Promise<T>): Promise<T> {
     const credential = await this.credentials.get(workspace);
-    if (credential === undefined) throw missingCredential(workspace);
+    if (credential === undefined) throw missingCredential(workspace, this.settings.kind);
     this.settings.onDebug?.(`${label}: credential from ${credential.source} (${credential.fingerprint})`);
     try {
       return await work(credential);
@@ -123,29 +134,49 @@ interface Answer {
   body: string;
 }
 
-function checkStatus(response: Answer, credential: Credential, label: string, kind: 'json' | 'archive'): void {
+/**
+ * A redirect that ends on the sign-in page means the credential was refused:
+ * Cloud's `/account/signin`, Data Center's `{context}/login`.
+ */
+function isSignIn(finalUrl: string, kind: ServerKind): boolean {
+  const pathname = new URL(finalUrl).pathname;
+  return kind === 'datacenter' ? /\/login\/?$/.test(pathname) : pathname.startsWith('/account/signin');
+}
+
+function isHtml(headers: Answer['headers']): boolean {
+  return /text\/html/i.test(String(headers['content-type'] ?? ''));
+}
+
+function checkStatus(response: Answer, credential: Credential, label: string, kind: 'json' | 'archive', server: ServerKind): void {
   const status = response.statusCode;
   if (status >= 200 && status < 300) {
-    if (kind === 'json' && /text\/html/i.test(String(response.headers['content-type'] ?? ''))) {
+    if (kind === 'json' && isHtml(response.headers)) {
       throw refused(credential, label, [`${redact(response.url)} → HTML instead of JSON`]);
     }
     return;
   }
   const detail = [`GET ${redact(response.url)} → ${status}`, excerpt(response.body)];
-  if (status === 401 || status === 403) throw refused(credential, label, detail);
+  const said = server === 'datacenter' ? dcErrorText(response.body, String(response.headers['content-type'] ?? '')) : undefined;
+  if (status === 401 || status === 403) {
+    // Retrying would only keep the account locked: the user has to sign in once in a browser.
+    const captcha = server === 'datacenter' && isCaptchaRequired(safeJson(response.body));
+    throw refused(credential, label, detail, captcha ? `${said}; sign in to Bitbucket once in a browser to clear the CAPTCHA` : said);
+  }
   const retryable = status === 429 || status >= 500;
   const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
   let message = `Bitbucket answered ${status} for ${label}`;
-  const apiMessage = errorMessage(safeJson(response.body));
+  // Error bodies are shown by their message, never raw (Data Center: errors[].message, or an HTML page's title).
+  const apiMessage = server === 'datacenter' ? said : errorMessage(safeJson(response.body));
   if (apiMessage !== undefined) message += `: ${apiMessage}`;
+  if (server === 'datacenter' && status === 404) message += ': check BITBUCKET_URL, with its context path if Bitbucket has one';
   if (status === 429) message += ' (rate limit: wait and retry, or use --concurrency 1)';
   throw new NpkgError('SERVER', message, { detail, retryable, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
 }
 
-function refused(credential: Credential, label: string, detail: string[]): NpkgError {
+function refused(credential: Credential, label: string, detail: string[], said?: string): NpkgError {
   return new NpkgError(
     'CREDENTIAL_REFUSED',
-    `Bitbucket refused the credential from ${credential.source} for ${label}: check that it can read the repository, or run \`npkg login\``,
+    `Bitbucket refused the credential from ${credential.source} for ${label}${said === undefined ? '' : ` (${said})`}: check that it can read the repository, or run \`npkg login\``,
     { detail: [...detail, `credential ${credential.fingerprint}`] },
   );
 }
@@ -179,7 +210,7 @@ export function redact(url: string): string {
     parsed.username = '';
     parsed.password = '';
     for (const key of [...parsed.searchParams.keys()]) {
-      if (!['pagelen', 'sort', 'page', 'q', 'next'].includes(key)) parsed.searchParams.set(key, '…');
+      if (!['pagelen', 'sort', 'page', 'q', 'next', 'filterText', 'boostMatches', 'orderBy', 'start', 'limit', 'at', 'format', 'prefix'].includes(key)) parsed.searchParams.set(key, '…');
     }
     return parsed.toString();
   } catch (error) {

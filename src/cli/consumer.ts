@@ -3,9 +3,6 @@ import type { Env, Settings } from '../project/config.js';
 import { NpkgError } from '../util/errors.js';
 import { askLine } from './prompt.js';
 
-/** Where the browser login's redirect lands unless --callback-url, NPKG_CALLBACK_URL or config.json says otherwise. */
-export const DEFAULT_CALLBACK_URL = 'http://127.0.0.1:8976/callback';
-
 const interactive = () => process.stdin.isTTY === true && process.stderr.isTTY === true;
 
 /** The consumer key and secret: flags and environment, else asked for; never in a script. */

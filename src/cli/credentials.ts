@@ -2,6 +2,7 @@ import type { Env, Settings } from '../project/config.js';
 import type { CredentialStore } from '../auth/store.js';
 import { chainCredentials, credentialHint, environmentCredentials, type Credential, type CredentialProvider } from '../auth/sources.js';
 import { NpkgError } from '../util/errors.js';
+import { defaultCallbackUrl, oauthProviderFor, refuseOnDataCenter } from './server-auth.js';
 
 export interface CredentialSetup {
   provider: CredentialProvider;
@@ -28,6 +29,7 @@ export function buildCredentials(
 ): CredentialSetup {
   // The account of the stored credential: `host[:port]` of BITBUCKET_URL.
   const host = new URL(settings.bitbucketUrl).host;
+  const oauth = oauthProviderFor(settings);
   let store: Promise<CredentialStore> | undefined;
   const openStore = () =>
     (store ??= import('../auth/store.js').then(({ openCredentialStore }) => openCredentialStore(settings.configDir, env.NPKG_CREDENTIAL_STORE, options.onWarning)));
@@ -38,6 +40,7 @@ export function buildCredentials(
       import('../auth/stored.js').then(({ storedCredentials }) =>
         storedCredentials({
           bitbucketUrl: settings.bitbucketUrl,
+          ...(oauth ? { oauth } : {}),
           host,
           configDir: settings.configDir,
           openStore,
@@ -48,7 +51,10 @@ export function buildCredentials(
   ];
   const key = env.BITBUCKET_CLIENT_ID?.trim();
   const secret = env.BITBUCKET_CLIENT_SECRET?.trim();
-  if (key && secret && !options.interactive) {
+  if (key && secret && !options.interactive && settings.kind === 'datacenter') {
+    // Reached only when nothing above had a credential: then it is a usage error, not a missing login.
+    providers.push({ get: () => Promise.reject(refuseOnDataCenter('client-credentials')) });
+  } else if (key && secret && !options.interactive) {
     providers.push(lazy(() => import('../auth/stored.js').then(({ clientCredentialsFromEnv }) => clientCredentialsFromEnv(settings.bitbucketUrl, key, secret))));
   }
   if (options.interactive && options.loginWhenMissing) {
@@ -72,15 +78,17 @@ export function loginOnDemand(
   let running: Promise<Credential | undefined> | undefined;
   const run = async (): Promise<Credential | undefined> => {
     say('npkg: no Bitbucket credential found: signing in (Ctrl-C to stop; see `npkg login --help`)');
-    const [{ login }, { resolveConsumer, DEFAULT_CALLBACK_URL }, { readInput }] = await Promise.all([import('../auth/login.js'), import('./consumer.js'), import('./prompt.js')]);
+    const [{ login }, { resolveConsumer }, { readInput }] = await Promise.all([import('../auth/login.js'), import('./consumer.js'), import('./prompt.js')]);
     const consumer = await resolveConsumer({}, env, settings);
+    const oauth = oauthProviderFor(settings);
     const credential = await login({
       mode: 'code',
       bitbucketUrl: settings.bitbucketUrl,
+      ...(oauth ? { oauth } : {}),
       host: setup.host,
       store: await setup.openStore(),
       consumer,
-      callbackUrl: env.NPKG_CALLBACK_URL ?? settings.callbackUrl ?? DEFAULT_CALLBACK_URL,
+      callbackUrl: env.NPKG_CALLBACK_URL ?? settings.callbackUrl ?? defaultCallbackUrl(settings),
       timeoutMs: 300_000,
       openBrowser: true,
       readInput,
@@ -105,6 +113,6 @@ function lazy(load: () => Promise<CredentialProvider>): CredentialProvider {
 }
 
 /** whoami's and token's error when no source has a credential. */
-export function noCredential(): NpkgError {
-  return new NpkgError('NO_CREDENTIAL', `not logged in: ${credentialHint()}`);
+export function noCredential(kind?: Settings['kind']): NpkgError {
+  return new NpkgError('NO_CREDENTIAL', `not logged in: ${credentialHint(undefined, kind)}`);
 }

@@ -56,7 +56,7 @@ function changeCommands(parser: Argv): Argv {
       ['remove <names..>', 'rm'],
       'Remove modules from modules.json, the lockfile and vendor',
       (command) => command.positional('names', { type: 'string', array: true, describe: 'module names' }).example('$0 remove theme', 'manifest, lock and folder'),
-      handle(async (args) => (await import('./commands/remove.js')).runRemove(args as never)),
+      handle(async (args) => (await import('./commands/remove.js')).runRemove(args as never, env())),
     )
     .command(
       'update [names..]',
@@ -86,7 +86,7 @@ function inspectCommands(parser: Argv): Argv {
       ['list', 'ls'],
       'List the modules with their locked commit and state (ok, missing, modified with --verify)',
       (command) => command.option('verify', { type: 'boolean', default: false, describe: 'Re-hash each folder: report edited ones as modified' }).example('$0 ls --verify', 'also find edited folders'),
-      handle(async (args) => (await import('./commands/list.js')).runList(args as never)),
+      handle(async (args) => (await import('./commands/list.js')).runList(args as never, env())),
     )
     .command(
       'verify',

@@ -15,10 +15,14 @@ export interface CacheWriter {
  * never goes stale. Entries appear by rename, so a reader never sees half a file.
  */
 export class ArchiveCache {
-  constructor(readonly dir: string) {}
+  /** `folders`: where a repository's archives go under `archives/` (the server's cacheFolders; default `workspace/slug`). */
+  constructor(
+    readonly dir: string,
+    private readonly folders: (workspace: string, slug: string) => string[] = (workspace, slug) => [workspace, slug],
+  ) {}
 
   file(workspace: string, slug: string, commit: string): string {
-    return path.join(this.dir, 'archives', workspace, slug, `${commit}.tar.gz`);
+    return path.join(this.dir, 'archives', ...this.folders(workspace, slug), `${commit}.tar.gz`);
   }
 
   /** The cached archive as a stream, or undefined when it is not cached. */

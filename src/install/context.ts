@@ -1,5 +1,6 @@
 import type { ArchiveWorker } from '../archive/worker.js';
 import type { BitbucketHttp } from '../bitbucket/client.js';
+import type { BitbucketServer } from '../bitbucket/server.js';
 import type { Manifest, ModuleSpec } from '../project/manifest.js';
 import type { VendorState } from '../project/state.js';
 import type { ArchiveCache } from './archive-cache.js';
@@ -13,6 +14,8 @@ export interface RunContext {
   manifest: Manifest;
   state: VendorState;
   cache: ArchiveCache;
+  /** The Bitbucket of this run: how refs resolve and where archives are. */
+  server: BitbucketServer;
   /** The HTTP stack, loaded on first use: a no-op install never loads it. */
   getHttp: () => Promise<BitbucketHttp>;
   getArchiveWorker: () => Promise<ArchiveWorker>;

@@ -6,6 +6,7 @@ import { NpkgError, asNpkgError, hasErrnoCode } from '../util/errors.js';
 import { installModule, upToDate, type Outcome } from './module.js';
 import type { InstallOptions, InstallReport, ModuleResult } from './types.js';
 import type { BitbucketHttp } from '../bitbucket/client.js';
+import { bitbucketServer, workspaceRule, type BitbucketServer } from '../bitbucket/server.js';
 import type { RemoteCache } from './remote-cache/remote-cache.js';
 import { lockfileDrift, lockfilePath, lockMatches, parseLockfile, writeLockfile, type Lock } from '../project/lockfile.js';
 import { loadManifest, type Manifest, type ModuleSpec } from '../project/manifest.js';
@@ -19,7 +20,7 @@ export type { InstallEvents, InstallOptions, InstallReport, ModuleAction, Module
 export async function install(input: InstallOptions): Promise<InstallReport> {
   const options = { ...input };
   const events = options.events ?? {};
-  const manifest = await loadManifest(options.cwd);
+  const manifest = await loadManifest(options.cwd, workspaceRule(options.kind));
   events.plan?.(manifest.modules.length);
   const lockFile = lockfilePath(manifest);
   const lockText = await readOptional(lockFile);
@@ -41,7 +42,7 @@ export async function install(input: InstallOptions): Promise<InstallReport> {
   try {
     await removeLeftovers(manifest.vendorPath);
     const state = await VendorState.load(manifest.vendorPath);
-    const results = await installAll(options, manifest, lock, state);
+    const results = await installAll(options, manifest, lock, state, bitbucketServer(options));
     const removed = await removeDropped(manifest, state);
     const nextLock = buildLock(manifest, lock, results);
     // No lockfile is created when every module failed: an empty one would claim a resolved state.
@@ -53,9 +54,9 @@ export async function install(input: InstallOptions): Promise<InstallReport> {
   }
 }
 
-async function installAll(options: InstallOptions, manifest: Manifest, lock: Lock, state: VendorState): Promise<Outcome[]> {
+async function installAll(options: InstallOptions, manifest: Manifest, lock: Lock, state: VendorState, server: BitbucketServer): Promise<Outcome[]> {
   const events = options.events ?? {};
-  const cache = new ArchiveCache(options.cacheDir);
+  const cache = new ArchiveCache(options.cacheDir, server.cacheFolders);
   let http: Promise<BitbucketHttp> | undefined;
   // The HTTP stack loads only when a module needs the network: a no-op install stays fast.
   const getHttp = () =>
@@ -63,6 +64,7 @@ async function installAll(options: InstallOptions, manifest: Manifest, lock: Loc
       ({ BitbucketHttp }) =>
         new BitbucketHttp(
           {
+            kind: options.kind,
             retries: options.retries,
             timeoutMs: options.networkTimeoutMs,
             ...(events.retry ? { onRetry: events.retry } : {}),
@@ -75,7 +77,7 @@ async function installAll(options: InstallOptions, manifest: Manifest, lock: Loc
   const getArchiveWorker = () => (worker ??= import('../archive/worker.js').then(({ ArchiveWorker }) => new ArchiveWorker()));
   const getRemoteCache = remoteCacheLoader(options);
   // Up-to-date modules are settled first; p-limit loads only when there is work (not on a no-op install).
-  const idle: RunContext = { options, events, manifest, state, cache, getHttp, getArchiveWorker, getRemoteCache, slot: (work) => work() };
+  const idle: RunContext = { options, events, manifest, state, cache, server, getHttp, getArchiveWorker, getRemoteCache, slot: (work) => work() };
   const outcomes = await Promise.all(manifest.modules.map((spec) => upToDate(idle, spec, lock)));
   for (const outcome of outcomes) if (outcome !== undefined) events.moduleDone?.(outcome.result);
   const pending = manifest.modules.filter((_, index) => outcomes[index] === undefined);

@@ -116,9 +116,9 @@ async function resolveModule(run: RunContext, spec: ModuleSpec): Promise<Target>
   if (run.options.offline) {
     throw new NpkgError('CACHE_MISS', `--offline: ${spec.name} (${spec.ref}) is not in modules.lock.json, so it cannot be resolved without the network`);
   }
-  const [http, { resolveRef }] = await Promise.all([run.getHttp(), import('../bitbucket/resolve.js')]);
+  const http = await run.getHttp();
   const get = (url: string) => http.getJson(url, spec.workspace, spec.repo);
-  return resolveRef(get, run.options.apiUrl, spec);
+  return run.server.resolveRef(get, spec);
 }
 
 /** Re-resolved (update, or an edited ref) to the commit already installed, untouched: nothing to fetch. */

@@ -1,5 +1,4 @@
 import { rm } from 'node:fs/promises';
-import { archiveUrl } from '../bitbucket/api.js';
 import { networkError } from '../bitbucket/client.js';
 import { ConnectionError } from '../net/request.js';
 import { NpkgError } from '../util/errors.js';
@@ -46,7 +45,7 @@ async function fromBitbucket(job: TreeJob): Promise<StagedTree> {
     throw new NpkgError('CACHE_MISS', `${job.label} is not in the cache (${cache.dir}): run without --offline once`);
   }
   const http = await job.run.getHttp();
-  const url = archiveUrl(options.bitbucketUrl, spec.workspace, spec.slug, commit);
+  const url = job.run.server.archiveUrl(spec.workspace, spec.slug, commit);
   return http.withRetries(`download ${job.label}`, () =>
     downloadTree(job, (sent) => http.openArchive(url, spec.workspace, spec.repo, sent)).catch((error: unknown) => {
       throw isTransferError(error) ? networkError(error.cause, url) : error;

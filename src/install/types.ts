@@ -2,6 +2,7 @@ import type { CredentialProvider } from '../auth/sources.js';
 import type { Manifest } from '../project/manifest.js';
 import type { NpkgError } from '../util/errors.js';
 import type { RemoteCacheSettings } from './remote-cache/settings.js';
+import type { ServerKind } from '../util/server-kind.js';
 
 /*
  * The install flow's public types, apart so that the flow (install.ts) and
@@ -51,6 +52,8 @@ export interface InstallOptions {
   networkTimeoutMs: number;
   bitbucketUrl: string;
   apiUrl: string;
+  /** Cloud or Data Center, told once by the settings (SPEC §6). */
+  kind: ServerKind;
   cacheDir: string;
   credentials: CredentialProvider;
   events?: InstallEvents;

@@ -3,11 +3,14 @@ import path from 'node:path';
 import { NpkgError, hasErrnoCode } from '../util/errors.js';
 import { parseJsonWithPosition } from '../util/json-file.js';
 import { setFetchTimeout } from '../net/proxy.js';
+import { serverKind, type ServerKind } from '../util/server-kind.js';
 
 /** Everything configurable, resolved: flags, then environment, then config.json, then defaults. */
 export interface Settings {
   bitbucketUrl: string;
   apiUrl: string;
+  /** SPEC §6: told once from the settings, without a request. */
+  kind: ServerKind;
   concurrency: number;
   retries: number;
   networkTimeoutMs: number;
@@ -22,9 +25,9 @@ export interface Settings {
 }
 
 /** The part of the settings that install takes as is. */
-export function installSettings(settings: Settings): Pick<Settings, 'concurrency' | 'retries' | 'networkTimeoutMs' | 'bitbucketUrl' | 'apiUrl' | 'cacheDir'> {
-  const { concurrency, retries, networkTimeoutMs, bitbucketUrl, apiUrl, cacheDir } = settings;
-  return { concurrency, retries, networkTimeoutMs, bitbucketUrl, apiUrl, cacheDir };
+export function installSettings(settings: Settings): Pick<Settings, 'concurrency' | 'retries' | 'networkTimeoutMs' | 'bitbucketUrl' | 'apiUrl' | 'kind' | 'cacheDir'> {
+  const { concurrency, retries, networkTimeoutMs, bitbucketUrl, apiUrl, kind, cacheDir } = settings;
+  return { concurrency, retries, networkTimeoutMs, bitbucketUrl, apiUrl, kind, cacheDir };
 }
 
 /** --retries and --network-timeout, on every command that uses the network. */
@@ -39,7 +42,7 @@ export interface SettingsFlags extends NetworkFlags {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-const CONFIG_KEYS = new Set(['clientId', 'callbackUrl', 'bitbucketUrl', 'apiUrl', 'concurrency', 'remoteCache']);
+const CONFIG_KEYS = new Set(['clientId', 'callbackUrl', 'bitbucketUrl', 'bitbucketKind', 'apiUrl', 'concurrency', 'remoteCache']);
 
 export async function loadSettings(flags: SettingsFlags, env: Env): Promise<Settings> {
   // env-paths loads only when a folder is not given by the environment.
@@ -50,9 +53,14 @@ export async function loadSettings(flags: SettingsFlags, env: Env): Promise<Sett
   const cacheDir = path.resolve(env.NPKG_CACHE_DIR || platform!.cache);
   // Each setting from the first source that has it; a bad value is named by where it came from.
   const inFile = (key: string) => `${key} in ${configFile}`;
+  const bitbucketUrl = checkUrl(...first([env.BITBUCKET_URL || undefined, 'BITBUCKET_URL'], [stringValue(file.bitbucketUrl), inFile('bitbucketUrl')], ['https://bitbucket.org', '']));
+  // Whether an API URL was given at all: that alone makes the server Cloud (SPEC §6).
+  const givenApiUrl = firstGiven([env.BITBUCKET_API_URL || undefined, 'BITBUCKET_API_URL'], [stringValue(file.apiUrl), inFile('apiUrl')]);
+  const [kindValue, kindSource] = firstGiven([env.BITBUCKET_KIND || undefined, 'BITBUCKET_KIND'], [kindText(file.bitbucketKind, inFile('bitbucketKind')), inFile('bitbucketKind')]);
   const settings: Settings = {
-    bitbucketUrl: checkUrl(...first([env.BITBUCKET_URL || undefined, 'BITBUCKET_URL'], [stringValue(file.bitbucketUrl), inFile('bitbucketUrl')], ['https://bitbucket.org', ''])),
-    apiUrl: checkUrl(...first([env.BITBUCKET_API_URL || undefined, 'BITBUCKET_API_URL'], [stringValue(file.apiUrl), inFile('apiUrl')], ['https://api.bitbucket.org', ''])),
+    bitbucketUrl,
+    apiUrl: givenApiUrl[0] === undefined ? 'https://api.bitbucket.org' : checkUrl(givenApiUrl[0], givenApiUrl[1]),
+    kind: serverKind({ bitbucketUrl, apiUrl: givenApiUrl[0], kind: kindValue, kindSource }),
     concurrency: checkCount(...first([flags.concurrency, '--concurrency'], [numberValue(file.concurrency, inFile('concurrency')), inFile('concurrency')], [8, '']), 1, 64),
     retries: checkCount(flags.retries ?? 3, '--retries', 0, 20),
     networkTimeoutMs:
@@ -108,8 +116,20 @@ function first<T>(...sources: Array<[T | undefined, string]>): [T, string] {
   return sources.find(([value]) => value !== undefined) as [T, string];
 }
 
+/** The first [value, source name] pair with a value, or [undefined, ''] when no source has one. */
+function firstGiven(...sources: Array<[string | undefined, string]>): [string | undefined, string] {
+  return sources.find(([value]) => value !== undefined) ?? [undefined, ''];
+}
+
 function checkCount(value: number, name: string, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) throw new NpkgError('USAGE', `${name} must be a whole number from ${min} to ${max}`);
+  return value;
+}
+
+/** config.json's bitbucketKind: a string (checked by serverKind), anything else named as wrong. */
+function kindText(value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new NpkgError('USAGE', `${name} must be cloud or datacenter`);
   return value;
 }
 

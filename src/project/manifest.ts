@@ -56,13 +56,23 @@ export async function findManifest(start: string): Promise<{ file: string; text:
   }
 }
 
-export async function loadManifest(start: string): Promise<Manifest> {
+/**
+ * Why a workspace is not valid on the server in use, or undefined. Cloud's
+ * rule is the default; Data Center's project keys (`PLAT`, `~alice`) come
+ * from bitbucket/server.ts workspaceRule.
+ */
+export type WorkspaceRule = (value: string) => string | undefined;
+
+const cloudWorkspace: WorkspaceRule = (value) => (SLUG.test(value) ? undefined : `invalid workspace "${value}": must match ^[a-z0-9][a-z0-9._-]*$`);
+
+export async function loadManifest(start: string, workspaceRule?: WorkspaceRule): Promise<Manifest> {
   const { file, text } = await findManifest(start);
-  return parseManifest(text, file);
+  return parseManifest(text, file, workspaceRule);
 }
 
 /** Parses and validates the text of a modules.json; every problem names the file and a line or key path. */
-export function parseManifest(text: string, file: string): Manifest {
+export function parseManifest(text: string, file: string, workspaceRule?: WorkspaceRule): Manifest {
+  const rule = workspaceRule ?? cloudWorkspace;
   const data = parseJsonWithPosition(text, file, 'MANIFEST_INVALID');
   const fail = (key: string, message: string): never => {
     throw new NpkgError('MANIFEST_INVALID', `${file}: ${key}: ${message}`);
@@ -74,8 +84,8 @@ export function parseManifest(text: string, file: string): Manifest {
   }
   if (top.$schema !== undefined && typeof top.$schema !== 'string') fail('$schema', 'must be a string');
   const workspace = top.workspace;
-  if (workspace !== undefined && (typeof workspace !== 'string' || !SLUG.test(workspace))) {
-    fail('workspace', 'must be a lowercase workspace id matching ^[a-z0-9][a-z0-9._-]*$');
+  if (workspace !== undefined && (typeof workspace !== 'string' || rule(workspace) !== undefined)) {
+    fail('workspace', workspaceRule === undefined || typeof workspace !== 'string' ? 'must be a lowercase workspace id matching ^[a-z0-9][a-z0-9._-]*$' : rule(workspace)!);
   }
   const vendorDir = validateVendorDir(top.vendorDir ?? 'vendor', fail);
   if (!isObject(top.modules)) fail('modules', 'must be an object mapping names to refs');
@@ -89,7 +99,7 @@ export function parseManifest(text: string, file: string): Manifest {
     const other = folded.get(name.toLowerCase());
     if (other !== undefined) fail(key, `collides with "${other}" on case-insensitive file systems`);
     folded.set(name.toLowerCase(), name);
-    modules.push(parseSpec(name, spec, workspace as string | undefined, fail));
+    modules.push(parseSpec(name, spec, workspace as string | undefined, fail, rule));
   }
   const root = path.dirname(file);
   return { file, root, ...(workspace === undefined ? {} : { workspace: workspace as string }), vendorDir, vendorPath: path.join(root, vendorDir), modules };
@@ -97,7 +107,7 @@ export function parseManifest(text: string, file: string): Manifest {
 
 type Fail = (key: string, message: string) => never;
 
-function parseSpec(name: string, spec: unknown, workspace: string | undefined, fail: Fail): ModuleSpec {
+function parseSpec(name: string, spec: unknown, workspace: string | undefined, fail: Fail, rule: WorkspaceRule): ModuleSpec {
   const key = `modules.${name}`;
   if (typeof spec === 'string') {
     if (workspace === undefined) fail(key, 'a string spec needs the top-level "workspace"');
@@ -116,7 +126,8 @@ function parseSpec(name: string, spec: unknown, workspace: string | undefined, f
   if (parts.length === 2) [ws, slug] = parts as [string, string];
   else if (parts.length !== 1) fail(`${key}.repo`, 'must be "workspace/slug" or a slug');
   if (ws === undefined) fail(`${key}.repo`, 'a bare slug needs the top-level "workspace"');
-  if (!SLUG.test(ws!)) fail(`${key}.repo`, `invalid workspace "${ws}": must match ^[a-z0-9][a-z0-9._-]*$`);
+  const problem = rule(ws!);
+  if (problem !== undefined) fail(`${key}.repo`, problem);
   if (!SLUG.test(slug)) fail(`${key}.repo`, `invalid slug "${slug}": must match ^[a-z0-9][a-z0-9._-]*$`);
   const result: ModuleSpec = { name, workspace: ws!, slug, repo: `${ws}/${slug}`, ref: checkRef(object.ref, `${key}.ref`, fail) };
   if (object.path !== undefined) result.path = checkSubpath(object.path, `${key}.path`, fail);

@@ -38,6 +38,26 @@ describe('the demo project', () => {
     expect(result.stdout).toMatch(/utils\/bin\/utils\.sh/);
   });
 
+  it('npm run demo -- --datacenter does the same install from the Data Center personality, with the committed lockfile (frozen by CI=true)', async () => {
+    const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { demo: string } };
+    const sandbox = await makeSandbox();
+    for (const file of ['modules.json', 'modules.lock.json', 'modules.schema.json']) {
+      await copyFile(path.join(ROOT, file), path.join(sandbox.project, file));
+    }
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const env = { PATH: process.env.PATH ?? '', HOME: sandbox.dir, NPKG_DEMO_PROJECT: sandbox.project, CI: 'true' };
+      execFile(process.execPath, [path.join(ROOT, pkg.scripts.demo.split(' ')[1]!), '--datacenter'], { cwd: ROOT, env }, (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+      );
+    });
+    expect(result.stderr).toMatch(/Data Center emulator on http:\/\/127\.0\.0\.1:\d+\/bitbucket/);
+    expect(result.stderr).toMatch(/\/bitbucket\/rest\/oauth2\/latest\/authorize\?/);
+    expect(result.code).toBe(0);
+    // CI=true: the frozen lockfile, rewritten to project keys, matched; the trees hash as on Cloud.
+    expect(result.stdout).toMatch(/4 downloaded/);
+    expect(result.stdout).toMatch(/utils\/bin\/utils\.sh/);
+  });
+
   it('installs the root modules.json with its committed lockfile in CI mode (the hashes are machine-independent)', async () => {
     const sandbox = await makeSandbox();
     for (const file of ['modules.json', 'modules.lock.json', 'modules.schema.json']) {

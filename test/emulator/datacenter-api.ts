@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createGzip } from 'node:zlib';
+import type { BodyFault } from './faults.js';
 import { git, type BuiltRepo } from './git-fixtures.js';
 import { DcOAuthServer, type DcOAuthOptions } from './datacenter-oauth.js';
 
@@ -30,10 +31,15 @@ export interface DataCenterOptions {
   tagHash?: 'null' | 'absent';
   /** The OAuth 2.0 provider of an incoming application link; its tokens are accepted as Bearer. */
   oauth?: DcOAuthOptions;
+  /** An archive request without a valid credential: 401 with an errors body (default), or a 302 to `{context}/login`. */
+  unauthenticatedArchive?: '401' | 'login-redirect';
+  /** After this many failed logins, every failed one asks for a CAPTCHA (as Data Center locks an account). */
+  captchaAfter?: number;
 }
 
 export interface DataCenter {
-  handle(request: IncomingMessage, response: ServerResponse): Promise<boolean>;
+  /** `bodyFault`: how to break the body of an archive answer (a fault drawn by the host). */
+  handle(request: IncomingMessage, response: ServerResponse, bodyFault?: BodyFault): Promise<boolean>;
   log: { failedAuth: number };
   oauth: DcOAuthServer | undefined;
 }
@@ -47,38 +53,39 @@ export function createDataCenter(repos: Map<string, BuiltRepo>, options: DataCen
   const findRepo = (key: string, slug: string) =>
     [...repos.values()].find((repo) => repo.slug === slug && (key.startsWith('~') ? repo.workspace === key : repo.workspace.toUpperCase() === key.toUpperCase()));
 
-  const authenticate = (request: IncomingMessage): string | 'failed' | undefined => {
-    const [scheme, value = ''] = (request.headers.authorization ?? '').split(' ', 2);
-    if (scheme === undefined || scheme === '') return undefined;
-    if (scheme === 'Bearer') return options.tokens?.find((token) => token.token === value)?.username ?? oauth?.userOf(value) ?? 'failed';
-    if (scheme === 'Basic') {
-      const decoded = Buffer.from(value, 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      const [user, secret] = [decoded.slice(0, colon), decoded.slice(colon + 1)];
-      const ok =
-        (options.users ?? []).some((entry) => entry.username === user && entry.password === secret) ||
-        (options.tokens ?? []).some((token) => token.kind === 'personal' && token.username === user && token.token === secret);
-      return ok ? user : 'failed';
+  const authenticate = (request: IncomingMessage) => authenticateRequest(request, options, oauth);
+
+  const failAuth = (response: ServerResponse): true => {
+    log.failedAuth++;
+    if (options.captchaAfter !== undefined && log.failedAuth > options.captchaAfter) {
+      return sendErrors(response, 401, 'CAPTCHA required: log in through the web interface first.', `${E}.auth.CaptchaRequiredAuthenticationException`);
     }
-    return 'failed';
+    return sendErrors(response, 401, 'Authentication failed. Please check your credentials and try again.', `${E}.auth.IncorrectPasswordAuthenticationException`);
   };
 
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<boolean> {
+  async function handle(request: IncomingMessage, response: ServerResponse, bodyFault?: BodyFault): Promise<boolean> {
     const url = new URL(request.url ?? '/', 'http://dc.invalid');
     response.setHeader('x-arequestid', `@EMU${Date.now().toString(36)}`);
     if (oauth !== undefined && (await oauth.handle(request, response, url))) return true;
+    if (url.pathname === `${context}/login`) return html(response, 200, 'Log in - Bitbucket');
     if (!url.pathname.startsWith(`${context}/rest/`)) return htmlNotFound(response);
     const route = url.pathname.slice(context.length);
     if (/^\/rest\/api\/(latest|1\.0)\/application-properties$/.test(route)) {
+      // No authentication needed; a credential that is sent is still checked, and named in X-AUSERNAME.
+      const caller = authenticate(request);
+      if (caller === 'failed') return failAuth(response);
+      if (caller !== undefined) response.setHeader('x-ausername', encodeURIComponent(caller));
       return sendJson(response, 200, { version: '9.4.0', buildNumber: '9004000', buildDate: '1700000000000', displayName: 'Bitbucket' });
     }
     const match = /^\/rest\/api\/(?:latest|1\.0)\/projects\/([^/]+)\/repos\/([^/]+)\/(tags|branches|commits\/[^/]+|archive)$/.exec(route);
     if (!match) return htmlNotFound(response);
     const user = authenticate(request);
-    if (user === 'failed') {
-      log.failedAuth++;
-      return sendErrors(response, 401, 'Authentication failed. Please check your credentials and try again.', `${E}.auth.IncorrectPasswordAuthenticationException`);
+    if (match[3] === 'archive' && (user === undefined || user === 'failed') && options.unauthenticatedArchive === 'login-redirect') {
+      response.writeHead(302, { location: `${context}/login?next=${encodeURIComponent(url.pathname)}` });
+      response.end();
+      return true;
     }
+    if (user === 'failed') return failAuth(response);
     if (user === undefined) return sendErrors(response, 401, 'You are not permitted to access this resource', 'com.atlassian.plugins.rest.api.security.exception.AuthenticationRequiredException');
     response.setHeader('x-ausername', encodeURIComponent(user));
     const [key, slug] = [decodeURIComponent(match[1]!), decodeURIComponent(match[2]!)];
@@ -86,13 +93,30 @@ export function createDataCenter(repos: Map<string, BuiltRepo>, options: DataCen
     if (repo === undefined) return sendErrors(response, 404, `Repository ${key}/${slug} does not exist.`, `${E}.repository.NoSuchRepositoryException`);
     const what = match[3]!;
     if (what === 'tags' || what === 'branches') return sendJson(response, 200, await refPage(repo, what, url, options));
-    if (what === 'archive') return sendArchive(response, repo, url);
+    if (what === 'archive') return sendArchive(response, repo, url, bodyFault);
     const id = decodeURIComponent(what.slice('commits/'.length));
     const commit = findCommit(repo, id);
     if (commit === undefined) return sendErrors(response, 404, `Commit '${id}' does not exist in repository '${slug}'.`, `${E}.commit.NoSuchCommitException`);
     return sendJson(response, 200, { id: commit, displayId: commit.slice(0, 11), message: 'fixture', parents: [] });
   }
   return { handle, log, oauth };
+}
+
+/** The user of a request's credential, 'failed' for a wrong one, undefined for none. */
+function authenticateRequest(request: IncomingMessage, options: DataCenterOptions, oauth: DcOAuthServer | undefined): string | 'failed' | undefined {
+  const [scheme, value = ''] = (request.headers.authorization ?? '').split(' ', 2);
+  if (scheme === undefined || scheme === '') return undefined;
+  if (scheme === 'Bearer') return options.tokens?.find((token) => token.token === value)?.username ?? oauth?.userOf(value) ?? 'failed';
+  if (scheme === 'Basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const [user, secret] = [decoded.slice(0, colon), decoded.slice(colon + 1)];
+    const ok =
+      (options.users ?? []).some((entry) => entry.username === user && entry.password === secret) ||
+      (options.tokens ?? []).some((token) => token.kind === 'personal' && token.username === user && token.token === secret);
+    return ok ? user : 'failed';
+  }
+  return 'failed';
 }
 
 /** Tags (with their tag object, read from git) or branches, filtered by a case-insensitive "contains", then paged. */
@@ -136,7 +160,7 @@ function resolveAt(repo: BuiltRepo, at: string | null): string | undefined {
 }
 
 /** Real `git archive`, with the requested prefix (a missing trailing `/` added) or none: what the server runs. */
-async function sendArchive(response: ServerResponse, repo: BuiltRepo, url: URL): Promise<true> {
+async function sendArchive(response: ServerResponse, repo: BuiltRepo, url: URL, fault?: BodyFault): Promise<true> {
   const format = url.searchParams.get('format') ?? 'zip';
   if (!['zip', 'tar', 'tar.gz', 'tgz'].includes(format)) return sendErrors(response, 400, `Unsupported archive format: ${format}`, `${E}.validation.ArgumentValidationException`);
   const commit = resolveAt(repo, url.searchParams.get('at'));
@@ -145,17 +169,34 @@ async function sendArchive(response: ServerResponse, repo: BuiltRepo, url: URL):
   const args = ['-C', repo.dir, 'archive', `--format=${format === 'zip' ? 'zip' : 'tar'}`, ...(prefix ? [`--prefix=${prefix.endsWith('/') ? prefix : `${prefix}/`}`] : []), commit];
   const child = spawn('git', args, { env: { PATH: process.env.PATH, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' } });
   const extension = format === 'tgz' ? 'tar.gz' : format;
-  response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-disposition': `attachment; filename="${repo.slug}-${commit}.${extension}"` });
+  const headers = { 'content-type': 'application/octet-stream', 'content-disposition': `attachment; filename="${repo.slug}-${commit}.${extension}"` };
   const body = format === 'tar.gz' || format === 'tgz' ? child.stdout.pipe(createGzip()) : child.stdout;
+  if (fault?.kind === 'truncate' || fault?.kind === 'reset') return sendCut(response, headers, body, fault.kind);
+  response.writeHead(200, headers);
   await new Promise<void>((resolve, reject) => {
     body.on('error', reject).pipe(response).on('finish', resolve).on('error', reject);
   });
   return true;
 }
 
+/** A 200 whose body stops half-way (a killed `git archive`): a clean close, or a TCP reset. */
+async function sendCut(response: ServerResponse, headers: Record<string, string>, body: NodeJS.ReadableStream, kind: 'truncate' | 'reset'): Promise<true> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  const whole = Buffer.concat(chunks);
+  response.writeHead(200, { ...headers, 'content-length': String(whole.length) });
+  const socket = response.socket!;
+  response.write(whole.subarray(0, Math.floor(whole.length / 2)), () => (kind === 'reset' ? socket.resetAndDestroy() : socket.end()));
+  return true;
+}
+
 function htmlNotFound(response: ServerResponse): true {
-  response.writeHead(404, { 'content-type': 'text/html;charset=UTF-8' });
-  response.end('<!DOCTYPE html><html><head><title>Page not found - Bitbucket</title></head><body><h1>Page not found</h1></body></html>');
+  return html(response, 404, 'Page not found - Bitbucket');
+}
+
+function html(response: ServerResponse, status: number, title: string): true {
+  response.writeHead(status, { 'content-type': 'text/html;charset=UTF-8' });
+  response.end(`<!DOCTYPE html><html><head><title>${title}</title></head><body><h1>${title}</h1></body></html>`);
   return true;
 }
 

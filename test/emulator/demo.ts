@@ -12,32 +12,43 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmulator } from './server.js';
 import { DEMO_REPOS } from './fixtures.js';
+import { DEMO_CLIENT, startDataCenterDemo } from './demo-datacenter.js';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const bin = path.join(repoRoot, 'bin', 'npkg.js');
 // The project to install: this repository, unless a test points the demo at a copy.
-const root = process.env.NPKG_DEMO_PROJECT ?? repoRoot;
+const source = process.env.NPKG_DEMO_PROJECT ?? repoRoot;
 const consumer = { key: 'demo-consumer', secret: 'demo-consumer-secret', callbackUrl: 'http://127.0.0.1' };
+// `--datacenter`: the same install from the Data Center personality; the other arguments go to install.
+const datacenter = process.argv.includes('--datacenter');
+const installArgs = process.argv.slice(2).filter((arg) => arg !== '--datacenter');
 
 const scratch = await mkdtemp(path.join(os.tmpdir(), 'npkg-demo-'));
-const emulator = await startEmulator({ repos: DEMO_REPOS, oauth: { consumers: [consumer] } });
+const dc = datacenter ? await startDataCenterDemo(DEMO_REPOS, source, scratch) : undefined;
+const emulator = dc?.emulator ?? (await startEmulator({ repos: DEMO_REPOS, oauth: { consumers: [consumer] } }));
+const root = dc?.project ?? source;
 let code = 1;
 try {
-  process.stderr.write(`npkg demo: Bitbucket emulator on ${emulator.webUrl} (API ${emulator.apiUrl})\n`);
+  process.stderr.write(
+    dc ? `npkg demo: Bitbucket Data Center emulator on ${emulator.siteUrl}\n` : `npkg demo: Bitbucket emulator on ${emulator.webUrl} (API ${emulator.apiUrl})\n`,
+  );
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    BITBUCKET_URL: emulator.webUrl,
-    BITBUCKET_API_URL: emulator.apiUrl,
+    // Data Center: the site URL with its context path, and no API URL (that would mean Cloud).
+    ...(dc ? { BITBUCKET_URL: emulator.siteUrl } : { BITBUCKET_URL: emulator.webUrl, BITBUCKET_API_URL: emulator.apiUrl }),
     NPKG_CONFIG_DIR: path.join(scratch, 'config'),
     NPKG_CACHE_DIR: path.join(scratch, 'cache'),
     NPKG_CREDENTIAL_STORE: 'file',
   };
-  for (const name of ['BITBUCKET_TOKEN', 'BITBUCKET_USERNAME', 'BITBUCKET_API_TOKEN', 'BITBUCKET_APP_PASSWORD']) delete env[name];
-  code = await login({ ...env, BITBUCKET_CLIENT_ID: consumer.key, BITBUCKET_CLIENT_SECRET: consumer.secret });
-  if (code === 0) code = await run(['install', '-C', root, ...process.argv.slice(2)], env);
+  for (const name of ['BITBUCKET_TOKEN', 'BITBUCKET_USERNAME', 'BITBUCKET_API_TOKEN', 'BITBUCKET_APP_PASSWORD', 'BITBUCKET_KIND']) delete env[name];
+  code = dc
+    ? await login({ ...env, BITBUCKET_CLIENT_ID: DEMO_CLIENT.id, BITBUCKET_CLIENT_SECRET: DEMO_CLIENT.secret }, 'http://localhost:0/callback', /^(http\S+\/rest\/oauth2\/latest\/authorize\?\S+)$/m)
+    : await login({ ...env, BITBUCKET_CLIENT_ID: consumer.key, BITBUCKET_CLIENT_SECRET: consumer.secret }, 'http://127.0.0.1:0/callback', /^(http\S+\/site\/oauth2\/authorize\?\S+)$/m);
+  if (code === 0) code = await run(['install', '-C', root, ...installArgs], env);
   process.stdout.write(`\nvendor/ now holds:\n`);
   for (const line of await listTree(path.join(root, 'vendor'), '')) process.stdout.write(`  ${line}\n`);
-  process.stdout.write(`\n${emulator.requests.length} requests reached the emulator; run \`npm run demo\` again: the install is then a no-op.\n`);
+  const again = dc ? ' (the project was a scratch copy, gone with the emulator)' : '; run `npm run demo` again: the install is then a no-op';
+  process.stdout.write(`\n${emulator.requests.length} requests reached the emulator${again}.\n`);
 } finally {
   await emulator.close();
   await rm(scratch, { recursive: true, force: true });
@@ -45,8 +56,8 @@ try {
 process.exitCode = code;
 
 /** `npkg login`, with this script in the browser's place: open the authorize URL, follow it to the callback. */
-async function login(env: NodeJS.ProcessEnv): Promise<number> {
-  const args = [bin, 'login', '--no-browser', '--callback-url', 'http://127.0.0.1:0/callback'];
+async function login(env: NodeJS.ProcessEnv, callbackUrl: string, authorizeLine: RegExp): Promise<number> {
+  const args = [bin, 'login', '--no-browser', '--callback-url', callbackUrl];
   process.stderr.write(`npkg demo: $ npkg ${args.slice(1).join(' ')}\n`);
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'inherit', 'pipe'] });
   let seen = '';
@@ -54,7 +65,7 @@ async function login(env: NodeJS.ProcessEnv): Promise<number> {
   child.stderr.on('data', (chunk: Buffer) => {
     process.stderr.write(chunk);
     seen += chunk.toString();
-    const url = /^(http\S+\/site\/oauth2\/authorize\?\S+)$/m.exec(seen)?.[1];
+    const url = authorizeLine.exec(seen)?.[1];
     if (url === undefined || visited) return;
     visited = true;
     void visit(url);
@@ -66,7 +77,8 @@ async function visit(url: string): Promise<void> {
   process.stderr.write('npkg demo: (the browser opens that URL; the emulator approves at once)\n');
   const approved = await fetch(url, { redirect: 'manual' });
   const callback = approved.headers.get('location');
-  if (callback !== null) await fetch(callback);
+  // Data Center redirects to localhost; the callback server listens on 127.0.0.1.
+  if (callback !== null) await fetch(callback.replace('//localhost:', '//127.0.0.1:'));
 }
 
 function run(args: string[], env: NodeJS.ProcessEnv): Promise<number> {

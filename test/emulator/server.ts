@@ -20,6 +20,7 @@ import type { CloudState } from './cloud/auth.js';
 import { OAuthServer } from './cloud/oauth2.js';
 import { OAuth1Server } from './cloud/oauth1.js';
 import { handleCdn, handleWeb, type WebContext } from './cloud/web.js';
+import { createDataCenter, type DataCenter } from './datacenter-api.js';
 import { FaultList, type Fault } from './faults.js';
 import { buildRepo, git, type BuiltRepo } from './git-fixtures.js';
 import { closeHost, createHost, listen, type HostContext } from './http.js';
@@ -30,7 +31,13 @@ export type { EmulatorOptions, LoggedRequest, ServerName } from './types.js';
 export { findCommit } from './archives.js';
 export { isAuthorized } from './cloud/auth.js';
 
+export type { DataCenter, DataCenterOptions, DcToken } from './datacenter-api.js';
+
 export interface Emulator {
+  /** Present when `datacenter` was given: the web host is then a Data Center. */
+  datacenter: DataCenter | undefined;
+  /** BITBUCKET_URL of the Data Center: the web host and its context path (the web host for Cloud). */
+  siteUrl: string;
   /** Present when `oauth` was given. */
   oauth: OAuthServer | undefined;
   oauth1: OAuth1Server | undefined;
@@ -51,7 +58,7 @@ export interface Emulator {
   close(): Promise<void>;
 }
 
-/** Starts the Cloud personality: its API host, web host and archive storage host. */
+/** Starts the Cloud personality (its API host, web host and archive storage host), or with `datacenter` a Data Center on the web host. */
 export async function startEmulator(input: EmulatorOptions): Promise<Emulator> {
   const options = { ...input };
   const root = await mkdtemp(path.join(os.tmpdir(), 'npkg-emulator-'));
@@ -63,10 +70,15 @@ export async function startEmulator(input: EmulatorOptions): Promise<Emulator> {
   const state: CloudState = { options, oauth, oauth1, repos, apiUrl: '' };
   const host: HostContext = { requests: [], faults: new FaultList(), latencyMs: () => options.latencyMs, signinUrl: () => web.urls.web };
   const web: WebContext = { state, archives, faults: host.faults, urls: { web: '', cdn: '' } };
+  const datacenter = options.datacenter === undefined ? undefined : createDataCenter(repos, options.datacenter);
 
   const servers = [
     createHost('api', host, (request, response) => handleApi(state, request, response)),
-    createHost('web', host, (request, response) => handleWeb(web, request, response)),
+    createHost('web', host, async (request, response) => {
+      // A Data Center answers every request of the web host itself (faults were drawn before).
+      if (datacenter !== undefined) await datacenter.handle(request, response, host.faults.bodyFault(response));
+      else await handleWeb(web, request, response);
+    }),
     createHost('cdn', host, (request, response) => handleCdn(web, request, response)),
   ] as const;
   state.apiUrl = await listen(servers[0]);
@@ -74,6 +86,8 @@ export async function startEmulator(input: EmulatorOptions): Promise<Emulator> {
   web.urls.cdn = await listen(servers[2]);
 
   return {
+    datacenter,
+    siteUrl: `${web.urls.web}${(options.datacenter?.contextPath ?? '').replace(/\/+$/, '')}`,
     oauth,
     oauth1,
     apiUrl: state.apiUrl,

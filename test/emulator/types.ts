@@ -1,4 +1,5 @@
 import type { OAuthOptions } from './cloud/oauth2.js';
+import type { DataCenterOptions } from './datacenter-api.js';
 import type { RepoFixture } from './git-fixtures.js';
 
 export type ServerName = 'api' | 'web' | 'cdn';
@@ -20,6 +21,12 @@ export interface EmulatorOptions {
   maxPagelen?: number;
   /** OAuth 2.0 consumers and token behaviour; tokens it issues are accepted as Bearer. */
   oauth?: OAuthOptions;
+  /**
+   * Makes the web host a Bitbucket Data Center (REST 1.0 under a context
+   * path, its own tokens and OAuth) over the same repositories; the Cloud
+   * routes and options above then do not apply there.
+   */
+  datacenter?: DataCenterOptions;
 }
 
 export interface LoggedRequest {

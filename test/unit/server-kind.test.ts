@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contextPath, parseServerKind, serverKind, siteBase, siteHost, siteUrl } from '../../src/bitbucket/server-kind.js';
+import { contextPath, parseServerKind, serverKind, siteBase, siteHost, siteUrl } from '../../src/util/server-kind.js';
 
 describe('serverKind (SPEC §6)', () => {
   it.each([

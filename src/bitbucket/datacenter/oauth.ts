@@ -2,7 +2,7 @@
  * OAuth 2.0 on Bitbucket Data Center: an incoming application link
  * (BITBUCKET-DC.md §3). Endpoints under the site's context path.
  */
-import { siteUrl } from '../server-kind.js';
+import { siteUrl } from '../../util/server-kind.js';
 
 /**
  * Data Center accepts a plain-http redirect only to the literal host

@@ -3,7 +3,7 @@
  * A ref never goes into a path (names with `/` break there, BITBUCKET-DC.md
  * §7): only into query parameters, fully percent-encoded.
  */
-import { siteUrl } from '../server-kind.js';
+import { siteUrl } from '../../util/server-kind.js';
 import type { DcRepoName } from './names.js';
 
 const COMMIT = /^[0-9a-f]{40}$/;

@@ -62,7 +62,9 @@ export async function runInstall(args: InstallArgs, env: Env): Promise<number> {
     return exitCodeFor(failure.code);
   }
   if (failed.length === 0) return 0;
-  return failed.some((result) => isCredentialError(result.error!.code)) ? 4 : 1;
+  if (failed.some((result) => isCredentialError(result.error!.code))) return 4;
+  // A usage error met by a module (a credential source that this server lacks) is still exit 2.
+  return failed.some((result) => exitCodeFor(result.error!.code) === 2) ? 2 : 1;
 }
 
 function printSummary(modules: ModuleResult[], durationMs: number): void {

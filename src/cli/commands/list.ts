@@ -2,12 +2,15 @@ import path from 'node:path';
 import { isFolder } from '../../install/vendor.js';
 import { lockfilePath, readLockfile } from '../../project/lockfile.js';
 import { loadManifest } from '../../project/manifest.js';
+import { loadSettings, type Env } from '../../project/config.js';
+import { workspaceRule } from '../../bitbucket/server.js';
 import { VendorState } from '../../project/state.js';
 import { columns } from '../reporter.js';
 
 /** `npkg list`: each manifest module with its locked commit and state: ok, missing, or (with --verify) modified. */
-export async function runList(args: { cwd?: string | undefined; json: boolean; verify: boolean }): Promise<number> {
-  const manifest = await loadManifest(args.cwd ?? process.cwd());
+export async function runList(args: { cwd?: string | undefined; json: boolean; verify: boolean }, env: Env): Promise<number> {
+  const settings = await loadSettings({}, env);
+  const manifest = await loadManifest(args.cwd ?? process.cwd(), workspaceRule(settings.kind));
   const lock = (await readLockfile(lockfilePath(manifest))) ?? new Map();
   const state = await VendorState.load(manifest.vendorPath);
   const rows = [];

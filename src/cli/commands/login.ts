@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_CALLBACK_URL, resolveConsumer } from '../consumer.js';
+import { resolveConsumer } from '../consumer.js';
+import { checkCallbackUrl, defaultCallbackUrl, oauthProviderFor, refuseOnDataCenter } from '../server-auth.js';
 import { buildCredentials } from '../credentials.js';
 import { readInput } from '../prompt.js';
 import type { LoginMode } from '../../auth/login.js';
@@ -33,7 +34,11 @@ export async function runLogin(args: LoginArgs, env: Env): Promise<number> {
   ) as LoginMode[];
   if (modes.length > 1) throw new NpkgError('USAGE', 'choose one of --paste, --client-credentials, --with-token and --oauth1 (which may take --paste)');
   const mode: LoginMode = modes[0] ?? 'code';
-  const callbackUrl = args.callbackUrl ?? env.NPKG_CALLBACK_URL ?? settings.callbackUrl ?? DEFAULT_CALLBACK_URL;
+  if (settings.kind === 'datacenter' && mode === 'client-credentials') throw refuseOnDataCenter('--client-credentials');
+  if (settings.kind === 'datacenter' && (mode === 'oauth1' || mode === 'oauth1-pin')) throw refuseOnDataCenter('--oauth1');
+  const callbackUrl = args.callbackUrl ?? env.NPKG_CALLBACK_URL ?? settings.callbackUrl ?? defaultCallbackUrl(settings);
+  if (mode === 'code' || mode === 'paste') checkCallbackUrl(settings, callbackUrl);
+  const oauth = oauthProviderFor(settings);
   const consumer = mode === 'with-token' ? undefined : await resolveConsumer(args, env, settings);
   const { host, openStore } = buildCredentials(settings, env, { interactive: interactive(), onWarning: (message) => say(`npkg: warning: ${message}`) });
   const store = await openStore();
@@ -41,6 +46,7 @@ export async function runLogin(args: LoginArgs, env: Env): Promise<number> {
   const credential = await login({
     mode,
     bitbucketUrl: settings.bitbucketUrl,
+    ...(oauth ? { oauth } : {}),
     host,
     store,
     ...(consumer ? { consumer } : {}),

@@ -4,6 +4,7 @@ import { loadSettings, type Env, type NetworkFlags } from '../../project/config.
 import type { RefInfo } from '../../bitbucket/api.js';
 import { lockfilePath, readLockfile } from '../../project/lockfile.js';
 import { loadManifest, type ModuleSpec } from '../../project/manifest.js';
+import { bitbucketServer, workspaceRule } from '../../bitbucket/server.js';
 
 interface Row {
   name: string;
@@ -18,18 +19,19 @@ interface Row {
 /** `npkg outdated`: per module the locked version, what its ref resolves to now, and the newest tag. */
 export async function runOutdated(args: { cwd?: string | undefined; json: boolean; verbose: boolean } & NetworkFlags, env: Env): Promise<number> {
   const settings = await loadSettings(args, env);
-  const manifest = await loadManifest(args.cwd ?? process.cwd());
+  const manifest = await loadManifest(args.cwd ?? process.cwd(), workspaceRule(settings.kind));
   const lock = (await readLockfile(lockfilePath(manifest))) ?? new Map();
   const { provider } = buildCredentials(settings, env, { interactive: false, onWarning: (message) => process.stderr.write(`npkg: warning: ${message}\n`) });
   const [{ BitbucketHttp }, resolve, { default: pLimit }] = await Promise.all([import('../../bitbucket/client.js'), import('../../bitbucket/resolve.js'), import('p-limit')]);
-  const http = new BitbucketHttp({ retries: settings.retries, timeoutMs: settings.networkTimeoutMs }, provider);
+  const http = new BitbucketHttp({ kind: settings.kind, retries: settings.retries, timeoutMs: settings.networkTimeoutMs }, provider);
+  const server = bitbucketServer(settings);
   const limit = pLimit(settings.concurrency);
   // One tag list per repository, however many modules come from it.
   const tagLists = new Map<string, Promise<RefInfo[]>>();
   const tagsOf = (spec: ModuleSpec) => {
     let list = tagLists.get(spec.repo);
     if (list === undefined) {
-      list = limit(() => resolve.listTags((url) => http.getJson(url, spec.workspace, spec.repo), settings.apiUrl, spec.workspace, spec.slug));
+      list = limit(() => server.listTags((url) => http.getJson(url, spec.workspace, spec.repo), spec.workspace, spec.slug));
       tagLists.set(spec.repo, list);
     }
     return list;
@@ -44,7 +46,7 @@ export async function runOutdated(args: { cwd?: string | undefined; json: boolea
           ? { commit: exact.commit, resolved: `tag:${exact.name}` }
           : ranged !== undefined
             ? { commit: ranged.commit, resolved: `tag:${ranged.name}` }
-            : await limit(() => resolve.resolveRef((url) => http.getJson(url, spec.workspace, spec.repo), settings.apiUrl, spec));
+            : await limit(() => server.resolveRef((url) => http.getJson(url, spec.workspace, spec.repo), spec));
       const locked = lock.get(spec.name);
       return {
         name: spec.name,

@@ -3,13 +3,16 @@ import { NpkgError, hasErrnoCode } from '../../util/errors.js';
 import { lockfilePath, parseLockfile, writeLockfile } from '../../project/lockfile.js';
 import { editManifestFile } from '../../project/manifest-edit.js';
 import { loadManifest } from '../../project/manifest.js';
+import { loadSettings, type Env } from '../../project/config.js';
+import { workspaceRule } from '../../bitbucket/server.js';
 import { acquireProjectLock } from '../../project/project-lock.js';
 import { VendorState } from '../../project/state.js';
 import { removeFolder } from '../../install/vendor.js';
 
 /** `npkg remove <name>...`: from the manifest, the lockfile, the state and vendor. Unknown names change nothing. */
-export async function runRemove(args: { cwd?: string | undefined; names: string[]; quiet: boolean; json: boolean }): Promise<number> {
-  const manifest = await loadManifest(args.cwd ?? process.cwd());
+export async function runRemove(args: { cwd?: string | undefined; names: string[]; quiet: boolean; json: boolean }, env: Env): Promise<number> {
+  const settings = await loadSettings({}, env);
+  const manifest = await loadManifest(args.cwd ?? process.cwd(), workspaceRule(settings.kind));
   const known = new Set(manifest.modules.map((spec) => spec.name));
   const unknown = args.names.filter((name) => !known.has(name));
   if (unknown.length > 0) {

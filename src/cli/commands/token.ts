@@ -9,7 +9,7 @@ export async function runToken(args: NetworkFlags, env: Env): Promise<number> {
   const settings = await loadSettings(args, env);
   const { provider } = buildCredentials(settings, env, { interactive: false, onWarning: (message) => say(`npkg: warning: ${message}`) });
   const credential = await provider.get('');
-  if (credential === undefined) throw noCredential();
+  if (credential === undefined) throw noCredential(settings.kind);
   if (!credential.authorization.startsWith('Bearer ')) {
     throw new NpkgError('USAGE', `the credential in use (${credential.source}) is a username and API token, not a bearer token`);
   }

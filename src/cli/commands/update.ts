@@ -7,6 +7,7 @@ import { install, type InstallEvents } from '../../install/install.js';
 import { lockfilePath, readLockfile, type Lock } from '../../project/lockfile.js';
 import { editManifestFile } from '../../project/manifest-edit.js';
 import { loadManifest, type ModuleSpec } from '../../project/manifest.js';
+import { bitbucketServer, workspaceRule } from '../../bitbucket/server.js';
 import { Reporter, printError } from '../reporter.js';
 
 export interface UpdateArgs extends NetworkFlags {
@@ -37,7 +38,7 @@ export function latestRef(ref: string, isTag: boolean, newest: string | undefine
 export async function runUpdate(args: UpdateArgs, env: Env): Promise<number> {
   const settings = await loadSettings(args, env);
   const remoteCache = await remoteCacheSettings(settings, env, args.remoteCacheWrite);
-  let manifest = await loadManifest(args.cwd ?? process.cwd());
+  let manifest = await loadManifest(args.cwd ?? process.cwd(), workspaceRule(settings.kind));
   const unknown = args.names.filter((name) => !manifest.modules.some((spec) => spec.name === name));
   if (unknown.length > 0) throw new NpkgError('USAGE', `not in ${manifest.file}: ${unknown.join(', ')}; nothing was changed`);
   const targets = manifest.modules.filter((spec) => args.names.length === 0 || args.names.includes(spec.name));
@@ -53,7 +54,7 @@ export async function runUpdate(args: UpdateArgs, env: Env): Promise<number> {
           return { path: typeof entry === 'string' ? ['modules', name] : ['modules', name, 'ref'], value: ref };
         }),
       );
-      manifest = await loadManifest(manifest.root);
+      manifest = await loadManifest(manifest.root, workspaceRule(settings.kind));
     }
   }
   const report = await install({
@@ -98,11 +99,12 @@ function label(resolved: string, commit: string): string {
 /** For --latest: the ref text each module should now have, where it changes. */
 async function newestRefs(targets: ModuleSpec[], lock: Lock, settings: Awaited<ReturnType<typeof loadSettings>>, provider: ReturnType<typeof buildCredentials>['provider']): Promise<Map<string, string>> {
   const [{ BitbucketHttp }, resolve] = await Promise.all([import('../../bitbucket/client.js'), import('../../bitbucket/resolve.js')]);
-  const http = new BitbucketHttp({ retries: settings.retries, timeoutMs: settings.networkTimeoutMs }, provider);
+  const http = new BitbucketHttp({ kind: settings.kind, retries: settings.retries, timeoutMs: settings.networkTimeoutMs }, provider);
+  const server = bitbucketServer(settings);
   const tagLists = new Map<string, ReturnType<typeof resolve.listTags>>();
   const rewrites = new Map<string, string>();
   for (const spec of targets) {
-    if (!tagLists.has(spec.repo)) tagLists.set(spec.repo, resolve.listTags((url) => http.getJson(url, spec.workspace, spec.repo), settings.apiUrl, spec.workspace, spec.slug));
+    if (!tagLists.has(spec.repo)) tagLists.set(spec.repo, server.listTags((url) => http.getJson(url, spec.workspace, spec.repo), spec.workspace, spec.slug));
     const tags = await tagLists.get(spec.repo)!;
     const newest = resolve.newestRelease(tags);
     const isTag = tags.some((tag) => tag.name === spec.ref) || lock.get(spec.name)?.resolved === `tag:${spec.ref}`;

@@ -7,6 +7,7 @@ import { hashTree, treeDigests } from '../../archive/dirhash.js';
 import { NpkgError } from '../../util/errors.js';
 import { lockfilePath, readLockfile, type LockEntry } from '../../project/lockfile.js';
 import { loadManifest } from '../../project/manifest.js';
+import { bitbucketServer, workspaceRule } from '../../bitbucket/server.js';
 import { isFolder } from '../../install/vendor.js';
 
 interface Finding {
@@ -17,10 +18,10 @@ interface Finding {
 /** `npkg verify`: re-hash every vendor tree against the lockfile, with no network. */
 export async function runVerify(args: { cwd?: string | undefined; json: boolean; quiet: boolean }, env: Env): Promise<number> {
   const settings = await loadSettings({}, env);
-  const manifest = await loadManifest(args.cwd ?? process.cwd());
+  const manifest = await loadManifest(args.cwd ?? process.cwd(), workspaceRule(settings.kind));
   const lock = await readLockfile(lockfilePath(manifest));
   if (lock === undefined) throw new NpkgError('LOCKFILE_INVALID', `no modules.lock.json next to ${manifest.file}: run \`npkg install\` first`);
-  const cache = new ArchiveCache(settings.cacheDir);
+  const cache = new ArchiveCache(settings.cacheDir, bitbucketServer(settings).cacheFolders);
   const findings: Finding[] = [];
   for (const [name, entry] of lock) {
     const folder = path.join(manifest.vendorPath, name);

@@ -84,8 +84,12 @@ export interface RemoteCacheKeyParts {
   commit: string;
 }
 
-/** Workspace ids and slugs: no `/`, no `%`, never `.` or `..` (they start with a letter or digit). */
-const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/**
+ * Workspace ids, project keys and slugs: no `/`, no `%`, never `.` or `..`
+ * (they start with a letter, a digit, `_`, or the `~` of a Data Center
+ * personal project, which is unreserved in URLs).
+ */
+const SEGMENT = /^~?[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 const COMMIT = /^[0-9a-f]{40}$/;
 
 /**

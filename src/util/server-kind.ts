@@ -3,7 +3,7 @@
  * built (SPEC §6). Pure: the caller reads the environment and config once
  * and passes the values in; telling the kind costs no request.
  */
-import { NpkgError } from '../util/errors.js';
+import { NpkgError } from './errors.js';
 
 export type ServerKind = 'cloud' | 'datacenter';
 
