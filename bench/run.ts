@@ -100,6 +100,7 @@ async function smallModules(): Promise<void> {
     addRow(`${plan.modules} modules of ${plan.moduleKb} KB, 100 ms latency, lockfile, empty cache: sequential \`curl | tar\` loop vs npkg`, locked.candidate, locked.baseline, { min: 5, speedup: true });
     if (!quick && !smallOnly) await informationOnly(small, urls);
     if (!quick) await teamCache(small, smallEmulator);
+    if (!quick || process.argv.includes('--datacenter')) await dataCenter(smallModules);
   } finally {
     await smallEmulator.close();
   }
@@ -113,6 +114,24 @@ async function informationOnly(small: BenchProject, urls: string[]): Promise<voi
   if (giget !== undefined) {
     const gigetRuns = await compare(plan.runs, { prepare: () => small.freshInstallCommand({ lock: true, cache: 'empty' }) }, { prepare: async () => giget });
     addRow(`same ${plan.modules} modules: giget in a loop vs npkg (lockfile)`, gigetRuns.candidate, gigetRuns.baseline, { speedup: true });
+  }
+}
+
+/** For information (issue 14): the same 20 modules from the Data Center personality, under a context path. */
+async function dataCenter(modules: Record<string, { repo: string; ref: string }>): Promise<void> {
+  const emulator = await startEmulator({
+    repos: smallRepos(plan.modules, plan.moduleKb),
+    datacenter: { contextPath: '/bitbucket', tokens: [{ token: TOKEN, username: 'bench', kind: 'project' }] },
+  });
+  try {
+    const project = await BenchProject.create(emulator, modules);
+    emulator.setLatency(100);
+    const urls = project.archiveUrls();
+    settleDisk();
+    const runs = await compare(plan.runs, { prepare: () => project.freshInstallCommand({ lock: true, cache: 'empty' }) }, { prepare: () => curlLoop(urls) });
+    addRow(`same ${plan.modules} modules from Bitbucket Data Center (emulator, context path): sequential \`curl | tar\` loop vs npkg`, runs.candidate, runs.baseline, { speedup: true });
+  } finally {
+    await emulator.close();
   }
 }
 

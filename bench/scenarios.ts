@@ -32,6 +32,11 @@ export class BenchProject {
     private readonly modules: Record<string, { repo: string; ref: string }>,
   ) {}
 
+  /** A Data Center emulator (its `datacenter` option) is reached through its site URL, with no API URL. */
+  private get datacenter(): boolean {
+    return this.emulator.datacenter !== undefined;
+  }
+
   static async create(emulator: Emulator, modules: Record<string, { repo: string; ref: string }>): Promise<BenchProject> {
     const bench = new BenchProject(emulator, modules);
     const dir = await mkdtemp(path.join(os.tmpdir(), 'npkg-bench-template-'));
@@ -50,8 +55,9 @@ export class BenchProject {
       ...extra,
       PATH: process.env.PATH,
       HOME: os.tmpdir(),
-      BITBUCKET_URL: this.emulator.webUrl,
-      BITBUCKET_API_URL: this.emulator.apiUrl,
+      ...(this.datacenter
+        ? { BITBUCKET_URL: this.emulator.siteUrl, BITBUCKET_KIND: 'datacenter' }
+        : { BITBUCKET_URL: this.emulator.webUrl, BITBUCKET_API_URL: this.emulator.apiUrl }),
       BITBUCKET_TOKEN: TOKEN,
       NPKG_CACHE_DIR: cacheDir,
       NPKG_CONFIG_DIR: path.join(os.tmpdir(), 'npkg-bench-config'),
@@ -89,7 +95,13 @@ export class BenchProject {
   }
 
   archiveUrls(): string[] {
-    return Object.entries(this.modules).map(([name, spec]) => `${this.emulator.webUrl}/${spec.repo}/get/${this.commits.get(name)}.tar.gz`);
+    return Object.entries(this.modules).map(([name, spec]) => {
+      const [key, slug] = spec.repo.split('/') as [string, string];
+      const commit = this.commits.get(name)!;
+      return this.datacenter
+        ? `${this.emulator.siteUrl}/rest/api/latest/projects/${key.toUpperCase()}/repos/${slug}/archive?at=${commit}&format=tar.gz`
+        : `${this.emulator.webUrl}/${spec.repo}/get/${commit}.tar.gz`;
+    });
   }
 
   cachedArchive(): string {
