@@ -82,6 +82,11 @@ export class ArchiveWorker {
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
+  /** Bytes handed to the worker and not yet extracted. */
+  backlog(): number {
+    return this.queuedBytes;
+  }
+
   /** Ends the thread; jobs still running fail. */
   async close(): Promise<void> {
     const worker = this.worker;

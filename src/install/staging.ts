@@ -1,10 +1,13 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { ExtractResult } from '../archive/extract.js';
 import type { CacheWriter } from './archive-cache.js';
 import { warn, type TreeJob } from './context.js';
+
+/** Bytes of small bodies waiting for the archive worker beyond which the main thread extracts the next one itself. */
+const MAIN_THREAD_HELPS = 1024 * 1024;
 
 /** A module's tree built in a staging folder; the caller swaps it in or discards it. */
 export interface StagedTree {
@@ -29,7 +32,14 @@ export async function extractBody(
   staging: string,
   writer: CacheWriter | undefined,
 ): Promise<{ integrity: string; writer: CacheWriter | undefined }> {
-  if ('bytes' in body) return extractInWorker(job, body.bytes, staging, writer);
+  if ('bytes' in body) {
+    const worker = await job.run.getArchiveWorker();
+    if (worker.backlog() < MAIN_THREAD_HELPS) return extractInWorker(job, body.bytes, staging, writer);
+    // Bodies come faster than the worker extracts them (a team cache nearby, no latency): the
+    // main thread, idle meanwhile, takes this one, and both cores extract.
+    const result = await extractStreaming(job, Readable.from([body.bytes], { objectMode: false }), body.bytes.length, staging, writer);
+    return { integrity: result.integrity, writer };
+  }
   const result = await extractStreaming(job, body.stream, body.size, staging, writer);
   return { integrity: result.integrity, writer };
 }
