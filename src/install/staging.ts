@@ -32,15 +32,11 @@ export async function extractBody(
   staging: string,
   writer: CacheWriter | undefined,
 ): Promise<{ integrity: string; writer: CacheWriter | undefined }> {
-  if ('bytes' in body) {
-    const worker = await job.run.getArchiveWorker();
-    if (worker.backlog() < MAIN_THREAD_HELPS) return extractInWorker(job, body.bytes, staging, writer);
-    // Bodies come faster than the worker extracts them (a team cache nearby, no latency): the
-    // main thread, idle meanwhile, takes this one, and both cores extract.
-    const result = await extractStreaming(job, Readable.from([body.bytes], { objectMode: false }), body.bytes.length, staging, writer);
-    return { integrity: result.integrity, writer };
-  }
-  const result = await extractStreaming(job, body.stream, body.size, staging, writer);
+  // A small body goes to the worker, unless bodies come faster than it extracts them (a team
+  // cache nearby, no latency): then the main thread, idle meanwhile, takes it, and both cores extract.
+  if ('bytes' in body && (await job.run.getArchiveWorker()).backlog() < MAIN_THREAD_HELPS) return extractInWorker(job, body.bytes, staging, writer);
+  const [stream, size] = 'bytes' in body ? [Readable.from([body.bytes], { objectMode: false }), body.bytes.length] : [body.stream, body.size];
+  const result = await extractStreaming(job, stream, size, staging, writer);
   return { integrity: result.integrity, writer };
 }
 
