@@ -2,7 +2,6 @@ import type { Env, Settings } from '../project/config.js';
 import type { CredentialStore } from '../auth/store.js';
 import { chainCredentials, credentialHint, environmentCredentials, type Credential, type CredentialProvider } from '../auth/sources.js';
 import { NpkgError } from '../util/errors.js';
-import { defaultCallbackUrl, oauthProviderFor, refuseOnDataCenter } from './server-auth.js';
 
 export interface CredentialSetup {
   provider: CredentialProvider;
@@ -29,31 +28,30 @@ export function buildCredentials(
 ): CredentialSetup {
   // The account of the stored credential: `host[:port]` of BITBUCKET_URL.
   const host = new URL(settings.bitbucketUrl).host;
-  const oauth = oauthProviderFor(settings);
   let store: Promise<CredentialStore> | undefined;
   const openStore = () =>
     (store ??= import('../auth/store.js').then(({ openCredentialStore }) => openCredentialStore(settings.configDir, env.NPKG_CREDENTIAL_STORE, options.onWarning)));
   const providers: CredentialProvider[] = [
     environmentCredentials(env),
     // Loaded only when no variable gave a credential: installs with BITBUCKET_TOKEN stay lean.
-    lazy(() =>
-      import('../auth/stored.js').then(({ storedCredentials }) =>
-        storedCredentials({
-          bitbucketUrl: settings.bitbucketUrl,
-          ...(oauth ? { oauth } : {}),
-          host,
-          configDir: settings.configDir,
-          openStore,
-          ...(options.onDebug ? { onDebug: options.onDebug } : {}),
-        }),
-      ),
-    ),
+    lazy(async () => {
+      const [{ storedCredentials }, { oauthProviderFor }] = await Promise.all([import('../auth/stored.js'), import('./server-auth.js')]);
+      const oauth = oauthProviderFor(settings);
+      return storedCredentials({
+        bitbucketUrl: settings.bitbucketUrl,
+        ...(oauth ? { oauth } : {}),
+        host,
+        configDir: settings.configDir,
+        openStore,
+        ...(options.onDebug ? { onDebug: options.onDebug } : {}),
+      });
+    }),
   ];
   const key = env.BITBUCKET_CLIENT_ID?.trim();
   const secret = env.BITBUCKET_CLIENT_SECRET?.trim();
   if (key && secret && !options.interactive && settings.kind === 'datacenter') {
     // Reached only when nothing above had a credential: then it is a usage error, not a missing login.
-    providers.push({ get: () => Promise.reject(refuseOnDataCenter('client-credentials')) });
+    providers.push({ get: () => import('./server-auth.js').then(({ refuseOnDataCenter }) => Promise.reject(refuseOnDataCenter('client-credentials'))) });
   } else if (key && secret && !options.interactive) {
     providers.push(lazy(() => import('../auth/stored.js').then(({ clientCredentialsFromEnv }) => clientCredentialsFromEnv(settings.bitbucketUrl, key, secret))));
   }
@@ -78,7 +76,12 @@ export function loginOnDemand(
   let running: Promise<Credential | undefined> | undefined;
   const run = async (): Promise<Credential | undefined> => {
     say('npkg: no Bitbucket credential found: signing in (Ctrl-C to stop; see `npkg login --help`)');
-    const [{ login }, { resolveConsumer }, { readInput }] = await Promise.all([import('../auth/login.js'), import('./consumer.js'), import('./prompt.js')]);
+    const [{ login }, { resolveConsumer }, { readInput }, { defaultCallbackUrl, oauthProviderFor }] = await Promise.all([
+      import('../auth/login.js'),
+      import('./consumer.js'),
+      import('./prompt.js'),
+      import('./server-auth.js'),
+    ]);
     const consumer = await resolveConsumer({}, env, settings);
     const oauth = oauthProviderFor(settings);
     const credential = await login({
