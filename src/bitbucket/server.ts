@@ -7,10 +7,10 @@
 import { archiveUrl as cloudArchiveUrl, type RefInfo } from './api.js';
 import type { BitbucketHttp } from './client.js';
 import { projectKeyProblem } from './datacenter/names.js';
-import { dcArchiveUrl } from './datacenter/urls.js';
+import { dcApplicationPropertiesUrl, dcArchiveUrl } from './datacenter/urls.js';
 import type { GetJson, RepoRef, Resolution } from './resolve.js';
 import { NpkgError } from '../util/errors.js';
-import { siteHost, siteUrl, type ServerKind } from '../util/server-kind.js';
+import { siteHost, type ServerKind } from '../util/server-kind.js';
 
 /** Where Bitbucket is, as the settings say. */
 export interface ServerPlace {
@@ -40,6 +40,8 @@ export interface BitbucketServer {
    * on Data Center, whose project keys are the same in any case.
    */
   cacheFolders(workspace: string, slug: string): string[];
+  /** The one spelling of a workspace in cache keys, local and team (Data Center project keys are case-blind). */
+  cacheWorkspace(workspace: string): string;
   whoami(http: BitbucketHttp): Promise<Account>;
 }
 
@@ -55,6 +57,7 @@ function cloud(place: ServerPlace): BitbucketServer {
     listTags: async (get, workspace, slug) => (await import('./resolve.js')).listTags(get, place.apiUrl, workspace, slug),
     archiveUrl: (workspace, slug, commit) => cloudArchiveUrl(place.bitbucketUrl, workspace, slug, commit),
     cacheFolders: (workspace, slug) => [workspace, slug],
+    cacheWorkspace: (workspace) => workspace,
     async whoami(http) {
       const user = (await http.getJson(`${place.apiUrl}/2.0/user`, '', 'your account')) as Record<string, unknown> | undefined;
       return {
@@ -74,10 +77,11 @@ function dataCenter(place: ServerPlace): BitbucketServer {
     listTags: async (get, key, slug) => (await import('./datacenter/resolve.js')).listDataCenterTags(get, site, key, slug),
     archiveUrl: (key, slug, commit) => dcArchiveUrl(site, { key, slug }, commit),
     // `@` starts no Cloud workspace, so the two layouts never meet; `:` is no file name character everywhere.
-    cacheFolders: (key, slug) => [dataCenterCacheFolder(site), key.startsWith('~') ? key : key.toUpperCase(), slug],
+    cacheFolders: (key, slug) => [dataCenterCacheFolder(site), dataCenterCacheKey(key), slug],
+    cacheWorkspace: dataCenterCacheKey,
     async whoami(http) {
       // Data Center has no "current user" endpoint for tokens: every authenticated answer names the user.
-      const answer = await http.getJsonAnswer(siteUrl(site, 'rest/api/latest/application-properties'), '', 'your account');
+      const answer = await http.getJsonAnswer(dcApplicationPropertiesUrl(site), '', 'your account');
       const { userFromHeaders } = await import('./datacenter/answers.js');
       const username = answer === undefined ? undefined : userFromHeaders(answer.headers);
       if (username === undefined) {
@@ -86,6 +90,11 @@ function dataCenter(place: ServerPlace): BitbucketServer {
       return { displayName: null, username, accountId: null };
     },
   };
+}
+
+/** `plat` and `PLAT` are one project: upper case (a personal project `~alice` as it is). */
+function dataCenterCacheKey(key: string): string {
+  return key.startsWith('~') ? key : key.toUpperCase();
 }
 
 /** The cache folder of one Data Center: `@host` (`:port` as `_port`). */

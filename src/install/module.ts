@@ -79,7 +79,7 @@ async function shareArchive(run: RunContext, spec: ModuleSpec, commit: string): 
   const remote = await run.getRemoteCache();
   if (remote === undefined || !remote.writes) return;
   const file = run.cache.file(spec.workspace, spec.slug, commit);
-  await run.slot(() => remote.store({ workspace: spec.workspace, slug: spec.slug, commit }, file));
+  await run.slot(() => remote.store({ workspace: run.server.cacheWorkspace(spec.workspace), slug: spec.slug, commit }, file));
 }
 
 /** h1 of the module's folder, or undefined when it has none. */

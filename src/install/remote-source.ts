@@ -25,7 +25,7 @@ export async function fromRemoteCache(job: TreeJob): Promise<StagedTree | undefi
   try {
     // The same slot, extraction, local-cache copy and h1 pass as a Bitbucket download.
     tree = await downloadTree(job, async () => {
-      const hit = await remote.open({ workspace: spec.workspace, slug: spec.slug, commit });
+      const hit = await remote.open({ workspace: job.run.server.cacheWorkspace(spec.workspace), slug: spec.slug, commit });
       if (hit === undefined) throw new Miss();
       return hit;
     });

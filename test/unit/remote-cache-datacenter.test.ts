@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { bitbucketServer } from '../../src/bitbucket/server.js';
 import { parseRemoteCacheTarget, remoteCacheKey } from '../../src/install/remote-cache/target.js';
 
 const target = parseRemoteCacheTarget('https://cache.example.com/npkg', 'NPKG_REMOTE_CACHE');
@@ -15,5 +16,15 @@ describe('team cache keys for Data Center repositories', () => {
 
   it.each(['~', '~/x', '..', '~..', 'a/b', '%2e'])('refuses %j', (workspace) => {
     expect(() => remoteCacheKey(target, { bitbucketUrl: 'https://git.example.com', workspace, slug: 'utils', commit })).toThrow(/cannot build a remote cache key/);
+  });
+
+  it('gives a project one key whatever the case it is written in, local and team cache alike (Cloud keeps its spelling)', () => {
+    const dc = bitbucketServer({ kind: 'datacenter', bitbucketUrl: 'https://git.example.com/bitbucket', apiUrl: '' });
+    const keyOf = (workspace: string) => remoteCacheKey(target, { bitbucketUrl: 'https://git.example.com/bitbucket', workspace: dc.cacheWorkspace(workspace), slug: 'utils', commit });
+    expect(keyOf('plat')).toBe(keyOf('PLAT'));
+    expect(dc.cacheFolders('plat', 'utils')).toEqual(dc.cacheFolders('PLAT', 'utils'));
+    expect(dc.cacheWorkspace('~alice')).toBe('~alice');
+    const cloud = bitbucketServer({ kind: 'cloud', bitbucketUrl: 'https://bitbucket.org', apiUrl: 'https://api.bitbucket.org' });
+    expect(cloud.cacheWorkspace('acme')).toBe('acme');
   });
 });
