@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dcCommitId, dcErrorMessage, dcErrorText, isCaptchaRequired, parseDcRefPage, userFromHeaders } from '../../src/bitbucket/datacenter/answers.js';
-import { isProjectKey, parseDcRepo, projectKeyProblem, projectTokenVariable } from '../../src/bitbucket/datacenter/names.js';
+import { isProjectKey, parseDcRepo, projectKeyProblem } from '../../src/bitbucket/datacenter/names.js';
+import { workspaceTokenVariable } from '../../src/auth/sources.js';
 import { DATACENTER_CALLBACK_URL, dataCenterOAuthEndpoints, redirectUrlProblem } from '../../src/bitbucket/datacenter/oauth.js';
 import { resolveDataCenterRef } from '../../src/bitbucket/datacenter/resolve.js';
 import { dcArchiveUrl, dcCommitUrl, dcRefListUrl, withStart } from '../../src/bitbucket/datacenter/urls.js';
@@ -28,7 +29,7 @@ describe('names', () => {
     expect(parseDcRepo(repo)).toEqual(parsed);
   });
   it.each([['PLAT', 'BITBUCKET_TOKEN_PLAT'], ['plat', 'BITBUCKET_TOKEN_PLAT'], ['~alice', 'BITBUCKET_TOKEN__ALICE'], ['my_key', 'BITBUCKET_TOKEN_MY_KEY']])(
-    'token variable of %s is %s', (key, variable) => expect(projectTokenVariable(key)).toBe(variable),
+    'token variable of %s is %s', (key, variable) => expect(workspaceTokenVariable(key)).toBe(variable),
   );
 });
 

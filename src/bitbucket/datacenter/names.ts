@@ -40,12 +40,3 @@ export function parseDcRepo(repo: string): DcRepoName | undefined {
   const [key, slug] = parts as [string, string];
   return isProjectKey(key) && DC_SLUG.test(slug) ? { key, slug } : undefined;
 }
-
-/**
- * `BITBUCKET_TOKEN_<KEY>`: upper-cased, every character other than A-Z and
- * 0-9 as `_` (`PLAT` → `BITBUCKET_TOKEN_PLAT`, `~alice` → `BITBUCKET_TOKEN__ALICE`),
- * the same rule as Cloud's workspace variables.
- */
-export function projectTokenVariable(key: string): string {
-  return `BITBUCKET_TOKEN_${key.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
-}
