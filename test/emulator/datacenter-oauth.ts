@@ -77,13 +77,9 @@ export class DcOAuthServer {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-    let [id, secret] = [form.get('client_id'), form.get('client_secret')];
-    const header = request.headers.authorization ?? '';
-    if (header.startsWith('Basic ')) {
-      const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
-      [id, secret] = [decodeURIComponent(decoded.slice(0, decoded.indexOf(':'))), decodeURIComponent(decoded.slice(decoded.indexOf(':') + 1))];
-    }
-    // The secret is checked on every grant (atlassian.oauth2.provider.validate.client.secret).
+    const [id, secret] = [form.get('client_id'), form.get('client_secret')];
+    // The secret is checked on every grant (atlassian.oauth2.provider.validate.client.secret), and only
+    // in the form: Data Center does not read client credentials from a Basic header (BITBUCKET-DC.md).
     const client = this.options.clients.find((candidate) => candidate.id === id && candidate.secret === secret);
     if (client === undefined) return oauthError(response, 401, 'invalid_client', 'Client authentication failed');
     if (form.get('grant_type') === 'authorization_code') {
