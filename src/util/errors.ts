@@ -65,8 +65,10 @@ export function exitCodeFor(code: ErrorCode): 1 | 2 | 4 {
   return 1;
 }
 
-export function isCredentialError(code: ErrorCode): boolean {
-  return CREDENTIAL_CODES.has(code);
+/** The exit code of a command whose modules failed with these codes: the gravest decides (4, then 2, else 1). */
+export function exitCodeForFailures(codes: ErrorCode[]): 1 | 2 | 4 {
+  const exits = new Set(codes.map(exitCodeFor));
+  return exits.has(4) ? 4 : exits.has(2) ? 2 : 1;
 }
 
 const FILE_SYSTEM_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EMFILE', 'ENFILE', 'EIO']);

@@ -3,7 +3,7 @@ import { isatty } from 'node:tty';
 import { installSettings, loadSettings, type Env } from '../../project/config.js';
 import { buildCredentials } from '../credentials.js';
 import { remoteCacheSettings } from '../remote-cache.js';
-import { NpkgError, exitCodeFor, isCredentialError } from '../../util/errors.js';
+import { NpkgError, exitCodeFor, exitCodeForFailures } from '../../util/errors.js';
 import { install, type ModuleResult } from '../../install/install.js';
 import type { InstallArgs } from '../options.js';
 import { Reporter, formatResult, printError } from '../reporter.js';
@@ -62,9 +62,8 @@ export async function runInstall(args: InstallArgs, env: Env): Promise<number> {
     return exitCodeFor(failure.code);
   }
   if (failed.length === 0) return 0;
-  if (failed.some((result) => isCredentialError(result.error!.code))) return 4;
-  // A usage error met by a module (a credential source that this server lacks) is still exit 2.
-  return failed.some((result) => exitCodeFor(result.error!.code) === 2) ? 2 : 1;
+  // A usage error met by a module (a credential source that this server lacks) is exit 2, below a credential's 4.
+  return exitCodeForFailures(failed.map((result) => result.error!.code));
 }
 
 function printSummary(modules: ModuleResult[], durationMs: number): void {

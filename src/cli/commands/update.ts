@@ -2,7 +2,7 @@ import semver from 'semver';
 import { buildCredentials } from '../credentials.js';
 import { remoteCacheSettings } from '../remote-cache.js';
 import { installSettings, loadSettings, type Env, type NetworkFlags } from '../../project/config.js';
-import { NpkgError, exitCodeFor, isCredentialError } from '../../util/errors.js';
+import { NpkgError, exitCodeForFailures } from '../../util/errors.js';
 import { install, type InstallEvents } from '../../install/install.js';
 import { lockfilePath, readLockfile, type Lock } from '../../project/lockfile.js';
 import { editManifestFile } from '../../project/manifest-edit.js';
@@ -83,7 +83,7 @@ export async function runUpdate(args: UpdateArgs, env: Env): Promise<number> {
   const failed = changes.filter((change) => change.error !== undefined);
   for (const change of failed) printError(change.error, args.verbose, `npkg: ${change.name}`);
   if (failed.length === 0) return 0;
-  return failed.some((change) => isCredentialError(change.error!.code)) ? 4 : exitCodeFor(failed[0]!.error!.code) === 2 ? 2 : 1;
+  return exitCodeForFailures(failed.map((change) => change.error!.code));
 }
 
 /** Install's warnings, retries, --verbose lines and the wait for another npkg; the per-module lines are update's own. */
