@@ -2,7 +2,8 @@
 import { Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
 import { extractArchive, preloadExtractor } from './extract.js';
-import { toWire, type ExtractJob, type WorkerMessage } from './worker.js';
+import type { ExtractJob, WorkerMessage } from './worker.js';
+import { toWire } from './wire-error.js';
 
 const port = parentPort!;
 const send = (message: WorkerMessage) => port.postMessage(message);

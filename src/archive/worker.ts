@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ExtractResult } from './extract.js';
-import { NpkgError, asNpkgError, type ErrorCode } from '../util/errors.js';
+import { NpkgError, asNpkgError } from '../util/errors.js';
+import { fromWire, type WireError } from './wire-error.js';
 
 /** What the worker needs to extract one archive already read into memory. */
 export interface ExtractJob {
@@ -9,16 +10,6 @@ export interface ExtractJob {
   dest: string;
   label: string;
   subpath?: string;
-}
-
-/** An error as it crosses the thread boundary: NpkgError's fields and its cause chain. */
-export interface WireError {
-  name: string;
-  message: string;
-  code?: string;
-  detail?: string[];
-  retryable?: boolean;
-  cause?: WireError;
 }
 
 export type WorkerMessage = { id: number; warning: string } | { id: number; result: ExtractResult } | { id: number; error: WireError };
@@ -119,26 +110,4 @@ export class ArchiveWorker {
       job.reject(error);
     }
   }
-}
-
-export function toWire(error: unknown, depth = 0): WireError {
-  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
-  const wire: WireError = { name: error.name, message: error.message };
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') wire.code = code;
-  if (error instanceof NpkgError) Object.assign(wire, { detail: error.detail, retryable: error.retryable });
-  if (error.cause !== undefined && depth < 5) wire.cause = toWire(error.cause, depth + 1);
-  return wire;
-}
-
-/** An NpkgError again (same code, message, detail, retryable); causes become plain Errors with their name, message and code. */
-function fromWire(wire: WireError): Error {
-  const cause = wire.cause === undefined ? undefined : fromWire(wire.cause);
-  if (wire.name === 'NpkgError') {
-    return new NpkgError(wire.code as ErrorCode, wire.message, { detail: wire.detail ?? [], retryable: wire.retryable ?? false, ...(cause === undefined ? {} : { cause }) });
-  }
-  const error = new Error(wire.message, cause === undefined ? undefined : { cause });
-  error.name = wire.name;
-  if (wire.code !== undefined) Object.assign(error, { code: wire.code });
-  return error;
 }
