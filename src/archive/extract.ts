@@ -2,6 +2,8 @@ import { Writable, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { readEntry } from './entries.js';
 import { Extraction, type PassControl } from './extraction.js';
+import { SyncFileSink, type FileSink } from './file-sink.js';
+import { ThreadFileSink } from './file-thread.js';
 import { ArchivePathMapper, TreeIndex } from './paths.js';
 import { TreeWriter } from './tree-writer.js';
 import { NpkgError } from '../util/errors.js';
@@ -17,6 +19,8 @@ export interface ExtractOptions {
   /** Called with the size of each compressed chunk read, for progress. */
   onBytes?: (bytes: number) => void;
   onWarning?: (message: string) => void;
+  /** Make the file system calls on a thread of their own (big archives; see file-thread.ts). */
+  fileThread?: boolean;
 }
 
 export interface ExtractResult {
@@ -43,7 +47,8 @@ export async function extractArchive(source: Readable, options: ExtractOptions):
     const warn = (message: string) => options.onWarning?.(message);
     const mapper = new ArchivePathMapper(label, options.subpath);
     const extraction = new Extraction<ExtractResult>(label, () => finish(), resolve, reject);
-    const writer = new TreeWriter(options.dest, label, extraction, warn);
+    const files: FileSink = options.fileThread ? new ThreadFileSink(options.dest, extraction.fail) : new SyncFileSink(options.dest);
+    const writer = new TreeWriter(options.dest, label, files, extraction, warn);
     const rules = { label, mapper, index: new TreeIndex(mapper), writer, extraction, warn };
     const finish = async (): Promise<ExtractResult> => {
       if (options.subpath !== undefined && !mapper.subpathSeen) {
@@ -71,7 +76,7 @@ export async function extractArchive(source: Readable, options: ExtractOptions):
     // The source may have failed before it reached us (a reset while the caller was busy).
     if (source.errored) return extraction.fail(source.errored);
     if (source.destroyed) return extraction.fail(new NpkgError('NETWORK', `the download of ${label} was cut`, { retryable: true }));
-    source.pipe(gunzip).pipe(handOff(parser as unknown as Writable)).on('error', extraction.fail);
+    source.pipe(gunzip).pipe(handOff(parser as unknown as Writable, writer)).on('error', extraction.fail);
     if (options.onBytes !== undefined) {
       const onBytes = options.onBytes;
       source.on('data', (chunk: Buffer) => onBytes(chunk.length));
@@ -101,14 +106,21 @@ const READ_AHEAD = 8 * 1024 * 1024;
  * and file creation took turns. With the hand-off, gunzip runs up to
  * READ_AHEAD ahead on the thread pool while the files of the previous chunk
  * are written, as `tar -xz` overlaps its gzip process with its writes.
+ * The next chunk also waits while the file thread, if any, is too far
+ * behind.
  */
-function handOff(parser: Writable): Writable {
+function handOff(parser: Writable, writer: TreeWriter): Writable {
+  const feed = (chunk: Buffer, done: () => void) => {
+    if (parser.write(chunk)) done();
+    else parser.once('drain', () => done());
+  };
   return new Writable({
     highWaterMark: READ_AHEAD,
     write(chunk: Buffer, _encoding, done) {
       setImmediate(() => {
-        if (parser.write(chunk)) done();
-        else parser.once('drain', () => done());
+        const room = writer.whenRoom();
+        if (room === undefined) feed(chunk, done);
+        else void room.then(() => feed(chunk, done));
       });
     },
     final(done) {

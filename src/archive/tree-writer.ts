@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { copyFile, constants, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { ReadEntry } from 'tar';
 import { hash1, sha256Hex } from './dirhash.js';
 import type { PassControl } from './extraction.js';
+import type { FileSink } from './file-sink.js';
 import { linkStaysInside } from './paths.js';
 
 const LFS_POINTER = 'version https://git-lfs.github.com/spec/';
@@ -21,27 +21,29 @@ export class TreeWriter {
   private readonly links = new Map<string, string>();
   private readonly hardLinks: Array<[string, string]> = [];
   private readonly madeDirs = new Set<string>();
-  private readonly openFds = new Set<number>();
   private lfsFiles = 0;
 
   constructor(
     private readonly dest: string,
     private readonly label: string,
+    private readonly files: FileSink,
     private readonly extraction: PassControl,
     private readonly warn: (message: string) => void,
   ) {}
 
-  /** Closes the file still open, if any, so the caller can remove the staging folder. */
+  /** Closes the file still open, if any; the pass ends after, so the caller can remove the staging folder. */
   abort(): void {
-    for (const fd of this.openFds) closeSync(fd);
-    this.openFds.clear();
+    this.extraction.track(this.files.abort());
   }
 
-  // Folders and small files are written synchronously: for the many small files of a source
-  // tree, a thread-pool round trip per call costs more than the write itself (as in `tar -x`).
+  /** Undefined when the writer takes more entries now, else when it will again. */
+  whenRoom(): Promise<void> | undefined {
+    return this.files.whenRoom();
+  }
+
   ensureDir(relative: string): void {
     if (relative === '' || this.madeDirs.has(relative)) return;
-    mkdirSync(path.join(this.dest, relative), { recursive: true, mode: 0o755 });
+    this.files.mkdir(relative);
     this.madeDirs.add(relative);
   }
 
@@ -68,6 +70,8 @@ export class TreeWriter {
 
   /** Makes the hard links and symbolic links, warns of Git LFS pointers, and returns the tree's Hash1. */
   async finish(): Promise<{ integrity: string; files: number }> {
+    // Every file is on disk before a link is made: nothing is ever written through a link.
+    await this.files.drain();
     for (const [relative, target] of this.hardLinks) {
       this.ensureDir(parentOf(relative));
       await copyFile(path.join(this.dest, target), path.join(this.dest, relative), constants.COPYFILE_EXCL);
@@ -99,8 +103,7 @@ export class TreeWriter {
       try {
         this.ensureDir(parentOf(relative));
         const content = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        // 'wx' never follows or replaces anything already at that path.
-        writeFileSync(path.join(this.dest, relative), content, { flag: 'wx', mode });
+        this.files.writeFile(relative, content, mode);
         this.recordFile(relative, hash.digest('hex'), content.subarray(0, LFS_POINTER.length).toString('latin1'));
       } catch (error) {
         this.extraction.fail(error);
@@ -109,41 +112,29 @@ export class TreeWriter {
   }
 
   /**
-   * A big file is written chunk by chunk as the parser hands it over, with
-   * synchronous writes as `tar -x` does: an asynchronous write per chunk
-   * paused the whole parser for a thread-pool round trip each time, while
-   * the main thread had nothing else to do (decompression runs ahead on the
-   * thread pool meanwhile, see extract.ts).
+   * A big file is written chunk by chunk as the parser hands it over, not
+   * gathered: an archive's 25 MB file costs no more memory than a chunk.
    */
   private streamFile(entry: ReadEntry, relative: string, mode: number): void {
     this.ensureDir(parentOf(relative));
-    // 'wx' never follows or replaces anything already at that path.
-    const fd = openSync(path.join(this.dest, relative), 'wx', mode);
-    this.openFds.add(fd);
+    this.files.open(relative, mode);
     const hash = createHash('sha256');
     let head = '';
-    const close = () => {
-      if (this.openFds.delete(fd)) closeSync(fd);
-    };
     entry.on('data', (chunk: Buffer) => {
       if (this.extraction.failure !== undefined) return;
       try {
         hash.update(chunk);
         if (head.length < LFS_POINTER.length) head += chunk.subarray(0, LFS_POINTER.length).toString('latin1');
-        for (let offset = 0; offset < chunk.length; ) offset += writeSync(fd, chunk, offset);
+        this.files.append(chunk);
       } catch (error) {
-        close();
         this.extraction.fail(error);
       }
     });
-    entry.on('error', (error) => {
-      close();
-      this.extraction.fail(error);
-    });
+    entry.on('error', this.extraction.fail);
     entry.on('end', () => {
       if (this.extraction.failure !== undefined) return;
       try {
-        close();
+        this.files.close();
         this.recordFile(relative, hash.digest('hex'), head);
       } catch (error) {
         this.extraction.fail(error);

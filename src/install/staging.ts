@@ -8,6 +8,8 @@ import { warn, type TreeJob } from './context.js';
 
 /** Bytes of small bodies waiting for the archive worker beyond which the main thread extracts the next one itself. */
 const MAIN_THREAD_HELPS = 1024 * 1024;
+/** Archives from this size (or of no known size) have their files written on a thread of their own. */
+const FILE_THREAD_FROM = 2 * 1024 * 1024;
 
 /** A module's tree built in a staging folder; the caller swaps it in or discards it. */
 export interface StagedTree {
@@ -95,6 +97,8 @@ async function extractStreaming(
     ...(writer === undefined ? {} : { copyTo: writer.stream }),
     onWarning: (message) => warn(job, message),
     onBytes: (bytes) => job.run.events.bytes?.(job.spec.name, bytes, total),
+    // Starting a thread costs more than a small archive's writes take.
+    fileThread: total === undefined || total >= FILE_THREAD_FROM,
   });
 }
 

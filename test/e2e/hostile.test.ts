@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,7 +25,20 @@ async function everything(dir: string): Promise<string[]> {
   return (await readdir(dir, { recursive: true })).map(String).filter((name) => !name.startsWith('cache') && !name.includes('.npkg-state'));
 }
 
-describe('hostile archives', () => {
+/*
+ * Entries ahead of the hostile ones that make the archive big enough (over 2 MB, incompressible)
+ * for its files to be written on a thread of their own (archive/file-thread.ts), the thread
+ * taking over part-way: a streamed file, then many small ones.
+ */
+const BIG_PREFIX: RawEntry[] = [
+  { name: 'pad/big.bin', content: randomBytes(1_500_000) },
+  ...Array.from({ length: 200 }, (_, index) => ({ name: `pad/${index}.bin`, content: randomBytes(8_000) })),
+];
+
+describe.each([
+  ['', [] as RawEntry[]],
+  [' (big archive, files written on their own thread)', BIG_PREFIX],
+])('hostile archives%s', (_, prefix) => {
   it.each([
     ['an entry that climbs out with ..', [{ name: '../../escape.txt', content: 'pwned' }]],
     ['an absolute path', [{ name: '/tmp/npkg-absolute-escape.txt', content: 'pwned' }]],
@@ -33,7 +47,7 @@ describe('hostile archives', () => {
     ['names that collide under case folding', [{ name: 'README', content: 'a' }, { name: 'readme', content: 'b' }]],
     ['a file where a folder was', [{ name: 'a', content: 'file' }, { name: 'a/b', content: 'inside' }]],
   ] as Array<[string, RawEntry[]]>)('fails the module on %s and writes nothing outside it', async (_, entries) => {
-    const { sandbox, code, stderr, action } = await installCrafted(entries);
+    const { sandbox, code, stderr, action } = await installCrafted([...prefix, ...entries]);
     expect(code).toBe(1);
     expect(action).toBe('failed');
     expect(stderr).toMatch(/refusing the archive of evil\/pkg/);
@@ -45,7 +59,7 @@ describe('hostile archives', () => {
   });
 
   it('names a "." segment for what it is, not as a climb out', async () => {
-    const { code, stderr } = await installCrafted([{ name: './a/b.txt', content: 'dot\n' }]);
+    const { code, stderr } = await installCrafted([...prefix, { name: './a/b.txt', content: 'dot\n' }]);
     expect(code).toBe(1);
     expect(stderr).toMatch(/path "evil-pkg-[0-9a-f]{12}\/\.\/a\/b\.txt" has a "\." segment, which no git archive writes/);
     expect(stderr).not.toMatch(/climbs out/);
@@ -53,6 +67,7 @@ describe('hostile archives', () => {
 
   it('installs without a symbolic link that leaves the module, naming it in a warning', async () => {
     const { sandbox, code, stderr } = await installCrafted([
+      ...prefix,
       { name: 'ok.txt', content: 'fine\n' },
       { name: 'passwd', type: 'symlink', linkname: '/etc/passwd' },
       { name: 'up', type: 'symlink', linkname: '../../outside' },
@@ -62,13 +77,14 @@ describe('hostile archives', () => {
     expect(stderr).toMatch(/symbolic link passwd -> \/etc\/passwd points outside the module; not created/);
     expect(stderr).toMatch(/symbolic link up -> \.\.\/\.\.\/outside points outside the module/);
     const vendor = path.join(sandbox.project, 'vendor', 'pkg');
-    expect((await readdir(vendor)).sort()).toEqual(['inside', 'ok.txt']);
+    expect((await readdir(vendor)).filter((name) => name !== 'pad').sort()).toEqual(['inside', 'ok.txt']);
     expect(await readFile(path.join(vendor, 'inside'), 'utf8')).toBe('fine\n');
   });
 
   it('skips devices and FIFOs with a warning, and installs very long names', async () => {
     const long = `${'deep/'.repeat(30)}file-with-a-long-name.txt`;
     const { sandbox, code, stderr } = await installCrafted([
+      ...prefix,
       { name: 'dev', type: 'char' },
       { name: 'disk', type: 'block' },
       { name: 'pipe', type: 'fifo' },
@@ -78,12 +94,13 @@ describe('hostile archives', () => {
     expect(stderr).toMatch(/skipped dev \(CharacterDevice/);
     expect(stderr).toMatch(/skipped pipe \(FIFO/);
     expect(stderr).toMatch(/skipped disk \(BlockDevice/);
-    expect((await readdir(path.join(sandbox.project, 'vendor', 'pkg'))).sort()).toEqual(['deep']);
+    expect((await readdir(path.join(sandbox.project, 'vendor', 'pkg'))).filter((name) => name !== 'pad')).toEqual(['deep']);
     expect(await readFile(path.join(sandbox.project, 'vendor', 'pkg', long), 'utf8')).toBe('long\n');
   });
 
   it('installs archives with Git LFS pointers or .gitmodules, with a warning', async () => {
     const { code, stderr } = await installCrafted([
+      ...prefix,
       { name: '.gitmodules', content: '[submodule "x"]\n' },
       { name: 'big.bin', content: 'version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 12\n' },
     ]);
