@@ -1,5 +1,5 @@
 /** The file writing thread of ThreadFileSink: makes one extraction's calls in order, stops at the first failure. */
-import { closeSync, constants, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FileOp, FileThreadData, FromFileThread, ToFileThread } from './file-thread.js';
@@ -8,12 +8,10 @@ import { toWire } from './wire-error.js';
 const port = parentPort!;
 const { dest, stop } = workerData as FileThreadData;
 const send = (message: FromFileThread) => port.postMessage(message);
-let fd: number | undefined;
 let failed = false;
 
 port.on('message', (message: ToFileThread) => {
   if ('end' in message) {
-    closeFile();
     send({ closed: true });
     return port.close();
   }
@@ -25,7 +23,6 @@ port.on('message', (message: ToFileThread) => {
     try {
       offset = run(op, data, offset);
     } catch (error) {
-      // The main thread answers with `end`, which closes the file still open.
       failed = true;
       send({ error: toWire(error) });
     }
@@ -36,34 +33,13 @@ port.on('message', (message: ToFileThread) => {
 
 /** One call; returns the offset of the next one's bytes. */
 function run(op: FileOp, data: Buffer, offset: number): number {
-  switch (op.op) {
-    case 'mkdir':
-      mkdirSync(path.join(dest, op.path), { recursive: true, mode: 0o755 });
-      return offset;
-    case 'file':
-      // 'wx' never follows or replaces anything already at that path.
-      writeFileSync(path.join(dest, op.path), data.subarray(offset, offset + op.length), { flag: 'wx', mode: op.mode });
-      return offset + op.length;
-    case 'open':
-      fd = openSync(path.join(dest, op.path), 'wx', op.mode);
-      return offset;
-    case 'reopen':
-      // Created moments ago by the main thread, with 'wx': appended to, never created, never through a link.
-      fd = openSync(path.join(dest, op.path), constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW);
-      return offset;
-    case 'append':
-      for (let written = 0; written < op.length; ) written += writeSync(fd!, data, offset + written, op.length - written);
-      return offset + op.length;
-    case 'close':
-      closeFile();
-      return offset;
+  if (op.op === 'mkdir') {
+    mkdirSync(path.join(dest, op.path), { recursive: true, mode: 0o755 });
+    return offset;
   }
-}
-
-function closeFile(): void {
-  const open = fd;
-  fd = undefined;
-  if (open !== undefined) closeSync(open);
+  // 'wx' never follows or replaces anything already at that path.
+  writeFileSync(path.join(dest, op.path), data.subarray(offset, offset + op.length), { flag: 'wx', mode: op.mode });
+  return offset + op.length;
 }
 
 // Until this arrives, the main thread makes the calls itself (see ThreadFileSink).

@@ -27,12 +27,13 @@ async function everything(dir: string): Promise<string[]> {
 
 /*
  * Entries ahead of the hostile ones that make the archive big enough (over 2 MB, incompressible)
- * for its files to be written on a thread of their own (archive/file-thread.ts), the thread
- * taking over part-way: a streamed file, then many small ones.
+ * for its folders and small files to go to a thread of their own (archive/file-thread.ts): a big
+ * file, then enough small ones for that thread to start and, most likely, take over part-way
+ * (its unit tests cover each side of the hand-over for certain).
  */
 const BIG_PREFIX: RawEntry[] = [
   { name: 'pad/big.bin', content: randomBytes(1_500_000) },
-  ...Array.from({ length: 200 }, (_, index) => ({ name: `pad/${index}.bin`, content: randomBytes(8_000) })),
+  ...Array.from({ length: 1500 }, (_, index) => ({ name: `pad/${index % 10}/${index}.bin`, content: randomBytes(1_000) })),
 ];
 
 describe.each([

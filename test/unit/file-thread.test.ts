@@ -23,6 +23,13 @@ async function openInDest(): Promise<string[]> {
   return links.filter((target) => target.startsWith(dest));
 }
 
+/** Writes enough small files for the worker to start, and waits until it makes the calls. */
+async function takeOver(sink: Sink): Promise<void> {
+  sink.mkdir('pre');
+  for (let index = 0; index < 64; index++) sink.writeFile(`pre/${index}`, Buffer.from(`${index}`), 0o644);
+  await sink.takenOver;
+}
+
 function sinkWithErrors(): { sink: Sink; errors: Error[]; firstError: Promise<void> } {
   const errors: Error[] = [];
   let reported!: () => void;
@@ -35,65 +42,63 @@ function sinkWithErrors(): { sink: Sink; errors: Error[]; firstError: Promise<vo
 }
 
 describe('ThreadFileSink', () => {
-  it('makes the calls in order, here while the worker starts and on the worker after, a file streamed across the hand-over', async () => {
+  it('makes the small-file calls here, then on the worker once it is ready; big files stream here, into a folder the worker may not have made yet', async () => {
     const { sink, errors } = sinkWithErrors();
-    const before = randomBytes(300_000);
-    const after = randomBytes(700_000);
-    sink.mkdir('a/b');
-    sink.writeFile('a/b/first.txt', Buffer.from('first\n'), 0o644);
-    sink.open('a/big.bin', 0o755);
-    sink.append(before);
-    await sink.takenOver;
-    sink.append(after);
+    await takeOver(sink);
+    const big = randomBytes(1_500_000);
+    sink.mkdir('x/y');
+    sink.open('x/y/big.bin', 0o755);
+    sink.append(big.subarray(0, 700_000));
+    sink.append(big.subarray(700_000));
     sink.close();
-    sink.mkdir('c');
-    sink.writeFile('c/tool.sh', Buffer.from('#!/bin/sh\n'), 0o755);
-    sink.writeFile('c/empty', Buffer.alloc(0), 0o644);
+    sink.writeFile('x/y/tool.sh', Buffer.from('#!/bin/sh\n'), 0o755);
+    sink.writeFile('x/empty', Buffer.alloc(0), 0o644);
     await sink.drain();
 
     expect(errors).toEqual([]);
-    expect(await readFile(path.join(dest, 'a/b/first.txt'), 'utf8')).toBe('first\n');
-    expect((await readFile(path.join(dest, 'a/big.bin'))).equals(Buffer.concat([before, after]))).toBe(true);
-    expect((await stat(path.join(dest, 'a/big.bin'))).mode & 0o777).toBe(0o755);
-    expect((await stat(path.join(dest, 'c/tool.sh'))).mode & 0o777).toBe(0o755);
-    expect((await stat(path.join(dest, 'c/empty'))).size).toBe(0);
+    expect((await readdir(path.join(dest, 'pre'))).length).toBe(64);
+    expect(await readFile(path.join(dest, 'pre/63'), 'utf8')).toBe('63');
+    expect((await readFile(path.join(dest, 'x/y/big.bin'))).equals(big)).toBe(true);
+    expect((await stat(path.join(dest, 'x/y/big.bin'))).mode & 0o777).toBe(0o755);
+    expect((await stat(path.join(dest, 'x/y/tool.sh'))).mode & 0o777).toBe(0o755);
+    expect((await stat(path.join(dest, 'x/empty'))).size).toBe(0);
     expect(await openInDest()).toEqual([]);
   });
 
-  it('ends with no worker call when the worker never took over', async () => {
+  it('writes an archive of few small files here alone', async () => {
     const { sink, errors } = sinkWithErrors();
     sink.writeFile('only.txt', Buffer.from('x'), 0o644);
+    sink.open('big.bin', 0o644);
+    sink.append(Buffer.from('y'));
+    sink.close();
     await sink.drain();
     expect(errors).toEqual([]);
-    expect(await readdir(dest)).toEqual(['only.txt']);
+    expect((await readdir(dest)).sort()).toEqual(['big.bin', 'only.txt']);
   });
 
-  it('reports the first failure of the worker once, makes no call after it, and closes its file', async () => {
+  it('reports the first failure of the worker once and makes no call after it', async () => {
     const { sink, errors, firstError } = sinkWithErrors();
-    await sink.takenOver;
+    await takeOver(sink);
     sink.writeFile('taken', Buffer.from('1'), 0o644);
-    sink.open('streaming', 0o644);
-    sink.append(Buffer.from('part'));
     sink.writeFile('taken', Buffer.from('2'), 0o644);
     sink.writeFile('never', Buffer.from('3'), 0o644);
     await firstError;
     await sink.abort();
     expect(errors.map((error) => (error as { code?: string }).code)).toEqual(['EEXIST']);
-    expect((await readdir(dest)).sort()).toEqual(['streaming', 'taken']);
+    expect((await readdir(dest)).sort()).toEqual(['pre', 'taken']);
     expect(await readFile(path.join(dest, 'taken'), 'utf8')).toBe('1');
-    expect(await openInDest()).toEqual([]);
   });
 
   it('rejects drain with a failure that comes while it waits, without reporting it twice', async () => {
     const { sink, errors } = sinkWithErrors();
-    await sink.takenOver;
+    await takeOver(sink);
     sink.writeFile('same', Buffer.from('1'), 0o644);
     sink.writeFile('same', Buffer.from('2'), 0o644);
     await expect(sink.drain()).rejects.toMatchObject({ code: 'EEXIST' });
     expect(errors).toEqual([]);
   });
 
-  it('stops on abort, here or on the worker, with nothing left open', async () => {
+  it('stops on abort, before or after the worker took over, with nothing left open', async () => {
     const early = sinkWithErrors();
     early.sink.open('here.bin', 0o644);
     early.sink.append(Buffer.from('x'));
@@ -101,9 +106,10 @@ describe('ThreadFileSink', () => {
     expect(await openInDest()).toEqual([]);
 
     const late = sinkWithErrors();
-    await late.sink.takenOver;
+    await takeOver(late.sink);
     late.sink.open('there.bin', 0o644);
     late.sink.append(randomBytes(1000));
+    late.sink.writeFile('queued', Buffer.from('q'), 0o644);
     await late.sink.abort();
     expect(await openInDest()).toEqual([]);
     expect([...early.errors, ...late.errors]).toEqual([]);
@@ -111,16 +117,14 @@ describe('ThreadFileSink', () => {
 
   it('asks the parser to wait while over 4 MB are posted and not written, and lets it go on after', async () => {
     const { sink, errors } = sinkWithErrors();
-    await sink.takenOver;
-    const chunk = randomBytes(1024 * 1024);
-    sink.open('large.bin', 0o644);
-    for (let index = 0; index < 6; index++) sink.append(chunk);
+    await takeOver(sink);
+    const content = randomBytes(1024 * 1024);
+    for (let index = 0; index < 6; index++) sink.writeFile(`mb-${index}`, content, 0o644);
     const room = sink.whenRoom();
     expect(room).toBeInstanceOf(Promise);
     await room;
-    sink.close();
     await sink.drain();
     expect(errors).toEqual([]);
-    expect((await stat(path.join(dest, 'large.bin'))).size).toBe(6 * chunk.length);
+    expect((await stat(path.join(dest, 'mb-5'))).size).toBe(content.length);
   });
 });
