@@ -3,7 +3,6 @@ import { createGunzip } from 'node:zlib';
 import { readEntry } from './entries.js';
 import { Extraction, type PassControl } from './extraction.js';
 import { SyncFileSink, type FileSink } from './file-sink.js';
-import { ThreadFileSink } from './file-thread.js';
 import { ArchivePathMapper, TreeIndex } from './paths.js';
 import { TreeWriter } from './tree-writer.js';
 import { NpkgError } from '../util/errors.js';
@@ -42,12 +41,14 @@ export async function preloadExtractor(): Promise<void> {
  */
 export async function extractArchive(source: Readable, options: ExtractOptions): Promise<ExtractResult> {
   const { Parser } = await import('tar');
+  // Loaded only for the archives that use it: the archive worker, which extracts small ones, never does.
+  const ThreadFileSink = options.fileThread ? (await import('./file-thread.js')).ThreadFileSink : undefined;
   return new Promise<ExtractResult>((resolve, reject) => {
     const { label } = options;
     const warn = (message: string) => options.onWarning?.(message);
     const mapper = new ArchivePathMapper(label, options.subpath);
     const extraction = new Extraction<ExtractResult>(label, () => finish(), resolve, reject);
-    const files: FileSink = options.fileThread ? new ThreadFileSink(options.dest, extraction.fail) : new SyncFileSink(options.dest);
+    const files: FileSink = ThreadFileSink === undefined ? new SyncFileSink(options.dest) : new ThreadFileSink(options.dest, extraction.fail);
     const writer = new TreeWriter(options.dest, label, files, extraction, warn);
     const rules = { label, mapper, index: new TreeIndex(mapper), writer, extraction, warn };
     const finish = async (): Promise<ExtractResult> => {

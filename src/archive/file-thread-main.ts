@@ -1,12 +1,13 @@
 /** The file writing thread of ThreadFileSink: makes one extraction's calls in order, stops at the first failure. */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
+import { SyncFileSink } from './file-sink.js';
 import type { FileOp, FileThreadData, FromFileThread, ToFileThread } from './file-thread.js';
 import { toWire } from './wire-error.js';
 
 const port = parentPort!;
 const { dest, stop } = workerData as FileThreadData;
+// The same calls as on the main thread ('wx' files, 0755 folders), made here.
+const files = new SyncFileSink(dest);
 const send = (message: FromFileThread) => port.postMessage(message);
 let failed = false;
 
@@ -34,11 +35,10 @@ port.on('message', (message: ToFileThread) => {
 /** One call; returns the offset of the next one's bytes. */
 function run(op: FileOp, data: Buffer, offset: number): number {
   if (op.op === 'mkdir') {
-    mkdirSync(path.join(dest, op.path), { recursive: true, mode: 0o755 });
+    files.mkdir(op.path);
     return offset;
   }
-  // 'wx' never follows or replaces anything already at that path.
-  writeFileSync(path.join(dest, op.path), data.subarray(offset, offset + op.length), { flag: 'wx', mode: op.mode });
+  files.writeFile(op.path, data.subarray(offset, offset + op.length), op.mode);
   return offset + op.length;
 }
 

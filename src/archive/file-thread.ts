@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SyncFileSink, type FileSink } from './file-sink.js';
 import { fromWire, type WireError } from './wire-error.js';
@@ -83,8 +84,8 @@ export class ThreadFileSink implements FileSink {
 
   open(relative: string, mode: number): void {
     // Its folder may still wait in the worker's queue: made here too (a folder made twice is no error).
-    const slash = relative.lastIndexOf('/');
-    if (this.handedOver && slash > 0) this.local.mkdir(relative.slice(0, slash));
+    const parent = path.posix.dirname(relative);
+    if (this.handedOver && parent !== '.') this.local.mkdir(parent);
     this.local.open(relative, mode);
   }
 

@@ -56,7 +56,7 @@ export function craftTarGz(entries: RawEntry[]): Buffer {
   const blocks: Buffer[] = [];
   for (const entry of entries) {
     const type = TYPE_FLAGS[entry.type ?? 'file'];
-    const data = typeof entry.content === 'string' || entry.content === undefined ? Buffer.from(entry.content ?? '') : entry.content;
+    const data = Buffer.from(entry.content ?? '');
     if (Buffer.byteLength(entry.name) > 100) blocks.push(...paxPath(entry.name));
     blocks.push(header(entry.name.slice(0, 100), type, type === '0' ? data.length : 0, entry.mode ?? (entry.type === 'dir' ? 0o755 : 0o644), entry.linkname ?? ''));
     if (type === '0' && data.length > 0) blocks.push(pad(data));
